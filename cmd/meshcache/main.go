@@ -1,0 +1,4 @@
+// Command meshcache is the meshcache daemon and its command-line client.
+package main
+
+func main() {}
