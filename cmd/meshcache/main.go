@@ -1,4 +1,6 @@
 // Command meshcache is the meshcache daemon and its command-line client.
 package main
 
-func main() {}
+import "github.com/meshcache/meshcache/cli"
+
+func main() { cli.Run() }

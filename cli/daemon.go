@@ -1,0 +1,85 @@
+package cli
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+
+	ucli "github.com/urfave/cli/v2"
+
+	"github.com/meshcache/meshcache/blockstore/vfs"
+	"github.com/meshcache/meshcache/node"
+	"github.com/meshcache/meshcache/origin"
+)
+
+func daemonCommand() *ucli.Command {
+	return &ucli.Command{
+		Name:  "daemon",
+		Usage: "run the meshcache daemon",
+		Description: `Runs the daemon: the block store under --data, the API on --socket.
+The daemon reads only origins on its allowlist (--allow-origin, repeatable).
+S3 credentials come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY.`,
+		Flags: []ucli.Flag{
+			&ucli.StringFlag{Name: "data", Usage: "data directory", EnvVars: []string{"MESHCACHE_DATA"}, Value: node.DefaultDataDir()},
+			&ucli.StringSliceFlag{Name: "allow-origin", Usage: "origin URL prefix the daemon may read (repeatable), e.g. s3://bucket/datasets", EnvVars: []string{"MESHCACHE_ALLOW_ORIGIN"}},
+			&ucli.StringFlag{Name: "socket-group", Usage: "group owning the socket (its members may read)"},
+			&ucli.StringFlag{Name: "admin-group", Usage: "group whose members may publish, pin, unpin and gc"},
+			&ucli.StringFlag{Name: "capacity", Usage: "store capacity, e.g. 800G or 2TiB (default: unlimited)"},
+			&ucli.StringFlag{Name: "verify-reads", Usage: "when to re-verify blocks read: first (after each start) or always", Value: node.VerifyFirst},
+			&ucli.StringFlag{Name: "s3-endpoint", Usage: "S3 endpoint URL (default $AWS_ENDPOINT_URL or AWS)", EnvVars: []string{"MESHCACHE_S3_ENDPOINT"}},
+			&ucli.StringFlag{Name: "s3-region", Usage: "S3 region (default $AWS_REGION or us-east-1)"},
+			&ucli.BoolFlag{Name: "s3-path-style", Usage: "address S3 buckets by path (MinIO, versitygw, on-premises servers)"},
+			&ucli.StringFlag{Name: "log-level", Usage: "debug, info, warn or error", Value: "info"},
+			&ucli.BoolFlag{Name: "log-json", Usage: "log JSON lines"},
+		},
+		Action: func(c *ucli.Context) error {
+			cfg, err := daemonConfig(c)
+			if err != nil {
+				return err
+			}
+			n, err := node.New(cfg)
+			if err != nil {
+				return err
+			}
+			return n.Run(c.Context)
+		},
+	}
+}
+
+func daemonConfig(c *ucli.Context) (node.Config, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(c.String("log-level"))); err != nil {
+		return node.Config{}, fmt.Errorf("--log-level: %w", err)
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	var h slog.Handler = slog.NewTextHandler(os.Stderr, opts)
+	if c.Bool("log-json") {
+		h = slog.NewJSONHandler(os.Stderr, opts)
+	}
+	capacity, err := parseSize(c.String("capacity"))
+	if err != nil {
+		return node.Config{}, fmt.Errorf("--capacity: %w", err)
+	}
+	var storeFS vfs.FS
+	if spec := os.Getenv(node.FaultEnv); spec != "" {
+		if storeFS, err = node.FaultFS(spec); err != nil {
+			return node.Config{}, err
+		}
+	}
+	return node.Config{
+		StoreFS:      storeFS,
+		DataDir:      c.String("data"),
+		SocketPath:   c.String("socket"),
+		SocketGroup:  c.String("socket-group"),
+		AdminGroup:   c.String("admin-group"),
+		AllowOrigins: c.StringSlice("allow-origin"),
+		Capacity:     capacity,
+		VerifyReads:  c.String("verify-reads"),
+		S3: origin.S3Config{
+			Endpoint:  c.String("s3-endpoint"),
+			Region:    c.String("s3-region"),
+			PathStyle: c.Bool("s3-path-style"),
+		},
+		Logger: slog.New(h),
+	}, nil
+}

@@ -1,0 +1,181 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/meshcache/meshcache/api"
+	"github.com/meshcache/meshcache/blockstore"
+	"github.com/meshcache/meshcache/dataset"
+	"github.com/meshcache/meshcache/origin"
+	"github.com/meshcache/meshcache/prefetch"
+)
+
+// Version is the daemon's version string.
+const Version = "0.1.0-dev"
+
+// Node is one meshcache daemon.
+type Node struct {
+	cfg       Config
+	log       *slog.Logger
+	store     blockstore.Store
+	runStore  func(ctx context.Context) error // the store's background scrub
+	origins   *origin.Opener
+	prefetch  *prefetch.Manager
+	publishes *publishJobs
+	handler   *api.Handler
+	metrics   http.Handler
+	started   time.Time
+
+	closeOnce sync.Once
+}
+
+// New opens the data directory and wires the components. Run serves.
+func New(cfg Config) (*Node, error) {
+	cfg.setDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	dataset.ApplyProfile()
+	log := cfg.Logger
+	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+		return nil, fmt.Errorf("data directory: %w", err)
+	}
+	n := &Node{cfg: cfg, log: log, started: time.Now()}
+	var err error
+	n.origins, err = origin.NewOpener(origin.Config{Allow: cfg.AllowOrigins, S3: cfg.S3, Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	n.store, n.runStore, err = openStore(cfg)
+	if err != nil {
+		return nil, err
+	}
+	n.prefetch, err = prefetch.New(prefetch.Config{
+		Dir:    cfg.DataDir,
+		Store:  n.store,
+		Open:   func(ctx context.Context, u string) (origin.Origin, error) { return n.origins.Open(ctx, u) },
+		Logger: log,
+	})
+	if err != nil {
+		n.store.Close()
+		return nil, err
+	}
+	n.publishes = &publishJobs{n: n, jobs: map[string]*publishJob{}}
+	n.metrics = newMetrics(n)
+	admins, err := n.admins()
+	if err != nil {
+		n.store.Close()
+		return nil, err
+	}
+	n.handler, err = api.NewHandler(api.HandlerConfig{Backend: backend{n}, Logger: log.With("component", "api"), Admins: admins})
+	if err != nil {
+		n.store.Close()
+		return nil, err
+	}
+	return n, nil
+}
+
+func (n *Node) admins() (api.Admins, error) {
+	grp, err := lookupGroup(n.cfg.AdminGroup)
+	if err != nil {
+		return api.Admins{}, err
+	}
+	return api.Admins{DaemonUID: uint32(os.Getuid()), Group: grp}, nil
+}
+
+// Handler is the API's http.Handler (for serving it elsewhere in tests).
+func (n *Node) Handler() http.Handler { return n.handler }
+
+// Run serves the API on the unix socket and runs pins and the store's
+// scrub until ctx ends, then shuts everything down and closes the store.
+func (n *Node) Run(ctx context.Context) error {
+	defer n.close()
+	gid := -1
+	if g, _ := lookupGroup(n.cfg.SocketGroup); g != nil {
+		gid = int(g.GID)
+	}
+	ln, err := api.Listen(n.cfg.SocketPath, 0o660, gid)
+	if err != nil {
+		return err
+	}
+	srv, err := api.NewServer(api.ServerConfig{Handler: n.handler, Logger: n.log.With("component", "api")})
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	n.publishes.mu.Lock()
+	n.publishes.ctx = gctx
+	n.publishes.mu.Unlock()
+	g.Go(func() error { return n.prefetch.Run(gctx) })
+	if n.runStore != nil {
+		g.Go(func() error { return n.runStore(gctx) })
+	}
+	g.Go(func() error { return srv.Serve(gctx, ln) })
+	n.log.Info("meshcache daemon running", "socket", n.cfg.SocketPath, "data", n.cfg.DataDir,
+		"allowed_origins", len(n.cfg.AllowOrigins), "version", Version)
+	err = g.Wait()
+	n.publishes.wg.Wait()
+	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+		err = nil
+	}
+	n.log.Info("meshcache daemon stopped")
+	return err
+}
+
+func (n *Node) close() {
+	n.closeOnce.Do(func() {
+		if err := n.store.Close(); err != nil {
+			n.log.Error("close block store", "err", err)
+		}
+		n.origins.Close()
+	})
+}
+
+// stats gathers the figures of GET /v1/stats.
+func (n *Node) stats(ctx context.Context) (api.Stats, error) {
+	ss, err := n.store.Stat(ctx)
+	if err != nil {
+		return api.Stats{}, apiError(err)
+	}
+	st := api.Stats{
+		Version: Version,
+		Started: n.started,
+		Store: api.StoreStats{
+			Blocks: ss.Blocks, Bytes: ss.Bytes, Capacity: ss.Capacity, PinnedBytes: ss.PinnedBytes,
+			Corrupt: ss.Corrupt, Evicted: ss.Evicted, EvictedBytes: ss.EvictedBytes, VerifiedReads: ss.VerifiedReads,
+		},
+	}
+	for _, p := range n.prefetch.Pins() {
+		st.Pins.Total++
+		switch p.State {
+		case prefetch.StatePinned:
+			st.Pins.Pinned++
+		case prefetch.StateFailed:
+			st.Pins.Failed++
+		default:
+			st.Pins.Pinning++
+		}
+	}
+	by := n.prefetch.BytesBySource()
+	st.BytesBySource = api.SourceBytes{Local: by[prefetch.SourceLocal], Peer: by[prefetch.SourcePeer], Origin: by[prefetch.SourceOrigin]}
+	for u, b := range n.origins.BytesRead() {
+		st.Origins = append(st.Origins, api.OriginStats{Origin: u, BytesRead: b})
+	}
+	sort.Slice(st.Origins, func(i, j int) bool { return st.Origins[i].Origin < st.Origins[j].Origin })
+	return st, nil
+}
+
+// storeDir is where the block store keeps its files.
+func storeDir(cfg Config) string { return filepath.Join(cfg.DataDir, "blocks") }

@@ -1,0 +1,242 @@
+package prefetch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+
+	blocks "github.com/ipfs/go-block-format"
+	"github.com/ipfs/go-cid"
+	"golang.org/x/sync/singleflight"
+
+	"github.com/meshcache/meshcache/blockstore"
+	"github.com/meshcache/meshcache/dataset"
+)
+
+// fileOpener is a store that can hand out a verified block's file, so a read
+// streams from the page cache without copying the block into the heap.
+type fileOpener interface {
+	OpenFile(ctx context.Context, c cid.Cid) (*os.File, int64, error)
+}
+
+// readThrough fetches blocks that reads need and the node lacks, once per
+// block however many readers want it, and reads ahead of sequential readers.
+type readThrough struct {
+	m      *Manager
+	flight singleflight.Group
+	ahead  chan struct{} // bounds read-ahead fetches in flight
+	wg     sync.WaitGroup
+
+	mu     sync.Mutex
+	closed bool
+	next   map[fileKey]int64 // leaf a sequential reader of the file will want next
+}
+
+type fileKey struct {
+	root cid.Cid
+	file int
+}
+
+func newReadThrough(m *Manager) *readThrough {
+	return &readThrough{m: m, ahead: make(chan struct{}, m.cfg.ReadAhead), next: map[fileKey]int64{}}
+}
+
+// wait stops new read-ahead and waits for the fetches in flight.
+func (r *readThrough) wait() {
+	r.mu.Lock()
+	r.closed = true
+	r.mu.Unlock()
+	r.wg.Wait()
+}
+
+// goAhead runs fn as a read-ahead fetch unless the manager is stopping.
+func (r *readThrough) goAhead(fn func(ctx context.Context)) bool {
+	ctx := r.m.runContext()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed || ctx == nil {
+		return false
+	}
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		fn(ctx)
+	}()
+	return true
+}
+
+// File is an open file of a dataset.
+type File struct {
+	m      *Manager
+	idx    *dataset.Index
+	entry  dataset.Entry
+	origin string
+}
+
+// Open opens path in dataset root. The dataset must be known to the node
+// (published or pinned here, or learned from an origin before).
+func (m *Manager) Open(ctx context.Context, root cid.Cid, path string) (*File, dataset.Entry, error) {
+	idx, originURL, err := m.index(ctx, root)
+	if err != nil {
+		return nil, dataset.Entry{}, err
+	}
+	e, err := idx.Lookup(path)
+	if err != nil {
+		return nil, dataset.Entry{}, err
+	}
+	if e.IsDir {
+		return nil, e, nil
+	}
+	return &File{m: m, idx: idx, entry: e, origin: originURL}, e, nil
+}
+
+// ReadDir lists a directory of dataset root.
+func (m *Manager) ReadDir(ctx context.Context, root cid.Cid, path string) ([]dataset.DirEntry, error) {
+	idx, _, err := m.index(ctx, root)
+	if err != nil {
+		return nil, err
+	}
+	return idx.ReadDir(path)
+}
+
+// index finds a known dataset's index and the origin reads should use.
+func (m *Manager) index(ctx context.Context, root cid.Cid) (*dataset.Index, string, error) {
+	originURL := ""
+	m.mu.Lock()
+	if j := m.jobs[root]; j != nil {
+		originURL = j.rec.Origin
+	}
+	m.mu.Unlock()
+	idx, err := m.catalog.Index(ctx, root, originURL)
+	if err != nil {
+		return nil, "", err
+	}
+	if originURL == "" {
+		originURL = idx.Record().Origin
+	}
+	return idx, originURL, nil
+}
+
+// Size is the file's size in bytes.
+func (f *File) Size() int64 { return f.entry.Size }
+
+// Entry describes the file.
+func (f *File) Entry() dataset.Entry { return f.entry }
+
+// WriteRange writes bytes [off, off+n) of the file to w, fetching blocks the
+// node lacks.
+func (f *File) WriteRange(ctx context.Context, w io.Writer, off, n int64) (int64, error) {
+	if off < 0 || n < 0 || off+n > f.entry.Size {
+		return 0, fmt.Errorf("range %d+%d outside file of %d bytes", off, n, f.entry.Size)
+	}
+	var written int64
+	leaf := f.entry.FirstLeaf + off/dataset.ChunkSize
+	end := f.entry.FirstLeaf + f.entry.NumLeaves
+	for written < n && leaf < end {
+		wt, err := want(f.idx, leaf)
+		if err != nil {
+			return written, err
+		}
+		pos := off + written
+		if pos < wt.Offset || pos >= wt.Offset+wt.Size {
+			return written, fmt.Errorf("leaf %d of %s covers %d+%d, not offset %d: index inconsistent", leaf, f.entry.Path, wt.Offset, wt.Size, pos)
+		}
+		lo := pos - wt.Offset
+		hi := min(wt.Size, lo+(n-written))
+		k, err := f.m.reads.writeLeaf(ctx, w, f, wt, lo, hi)
+		written += k
+		if err != nil {
+			return written, err
+		}
+		f.m.reads.readAhead(f, leaf)
+		leaf++
+	}
+	return written, nil
+}
+
+// writeLeaf writes bytes [lo, hi) of one block to w, fetching it first when
+// the store lacks it or finds it corrupt.
+func (r *readThrough) writeLeaf(ctx context.Context, w io.Writer, f *File, wt Want, lo, hi int64) (int64, error) {
+	for attempt := 0; ; attempt++ {
+		n, err := r.writeLocal(ctx, w, wt.CID, lo, hi)
+		if err == nil || n > 0 || attempt > 0 || !(errors.Is(err, blockstore.ErrNotFound) || errors.Is(err, blockstore.ErrCorrupt)) {
+			return n, err
+		}
+		if err := r.fetch(ctx, f, wt); err != nil {
+			return 0, err
+		}
+	}
+}
+
+func (r *readThrough) writeLocal(ctx context.Context, w io.Writer, c cid.Cid, lo, hi int64) (int64, error) {
+	if fo, ok := r.m.cfg.Store.(fileOpener); ok {
+		fd, _, err := fo.OpenFile(ctx, c)
+		if err != nil {
+			return 0, err
+		}
+		defer fd.Close()
+		return io.Copy(w, io.NewSectionReader(fd, lo, hi-lo))
+	}
+	b, err := r.m.cfg.Store.Get(ctx, c)
+	if err != nil {
+		return 0, err
+	}
+	k, err := w.Write(b.RawData()[lo:hi])
+	return int64(k), err
+}
+
+// fetch obtains one block through the source chain, once however many
+// readers ask at the same time.
+func (r *readThrough) fetch(ctx context.Context, f *File, wt Want) error {
+	_, err, _ := r.flight.Do(wt.CID.KeyString(), func() (any, error) {
+		chain, err := r.m.chain(ctx, f.idx, f.origin)
+		if err != nil {
+			return nil, err
+		}
+		return nil, chain.Fetch(ctx, []Want{wt}, func(_ Want, b blocks.Block) error {
+			return r.m.cfg.Store.Put(ctx, b)
+		}, r.m.count)
+	})
+	return err
+}
+
+// readAhead fetches the blocks after leaf in the background when the file is
+// being read sequentially, so the reader rarely waits for the origin.
+func (r *readThrough) readAhead(f *File, leaf int64) {
+	key := fileKey{root: f.idx.Record().Root, file: f.entry.FileNo}
+	r.mu.Lock()
+	sequential := r.next[key] == leaf
+	r.next[key] = leaf + 1
+	r.mu.Unlock()
+	if !sequential {
+		return
+	}
+	end := min(leaf+1+int64(r.m.cfg.ReadAhead), f.entry.FirstLeaf+f.entry.NumLeaves)
+	for next := leaf + 1; next < end; next++ {
+		wt, err := want(f.idx, next)
+		if err != nil {
+			return
+		}
+		if has, _ := r.m.cfg.Store.Has(context.Background(), wt.CID); has {
+			continue
+		}
+		select {
+		case r.ahead <- struct{}{}:
+		default:
+			return // enough in flight already
+		}
+		started := r.goAhead(func(ctx context.Context) {
+			defer func() { <-r.ahead }()
+			if err := r.fetch(ctx, f, wt); err != nil && ctx.Err() == nil {
+				r.m.log.Debug("read-ahead failed", "cid", wt.CID, "err", err)
+			}
+		})
+		if !started {
+			<-r.ahead
+			return
+		}
+	}
+}

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs what meshcache's tests need on a fresh Debian machine: nginx (a real
+# HTTP origin), versitygw (a real S3 server), and the Go modules.
+set -euo pipefail
+
+need_root() {
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "install-test-deps: run as root (tests need nginx, tmpfs mounts, other uids and network namespaces)" >&2
+		exit 1
+	fi
+}
+need_root
+
+if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get install -y --no-install-recommends nginx-light >/dev/null 2>&1 || {
+		apt-get update -qq
+		apt-get install -y --no-install-recommends nginx-light
+	}
+fi
+# The test harness starts its own nginx processes; the distribution's
+# service is not needed.
+if command -v systemctl >/dev/null 2>&1; then systemctl disable --now nginx >/dev/null 2>&1 || true; fi
+
+GOBIN="$(go env GOPATH)/bin"
+if [ ! -x "$GOBIN/versitygw" ]; then
+	go install github.com/versity/versitygw/cmd/versitygw@v1.8.0
+fi
+
+go mod download
+echo "install-test-deps: nginx $(/usr/sbin/nginx -v 2>&1 | sed 's/.*\///'), versitygw at $GOBIN/versitygw"
