@@ -17,13 +17,26 @@ import (
 )
 
 // socketFlag is accepted by every command, before or after its arguments.
+// It has neither a default nor an environment variable of its own: the app
+// and each command define it, and urfave/cli would let a command's default
+// hide a --socket given before the command. socketPath resolves it.
 func socketFlag() *ucli.StringFlag {
 	return &ucli.StringFlag{
-		Name:    "socket",
-		Usage:   "the daemon's unix socket",
-		EnvVars: []string{"MESHCACHE_SOCKET"},
-		Value:   api.DefaultSocketPath(),
+		Name:  "socket",
+		Usage: "the daemon's unix socket (default: $" + api.EnvSocket + ", else " + api.DefaultSocketPath() + ")",
 	}
+}
+
+// socketPath is the --socket given after the command, else the one given
+// before it, else "" (the client then applies its own rules: $MESHCACHE_SOCKET,
+// else this user's daemon, else the system daemon).
+func socketPath(c *ucli.Context) string {
+	for _, cc := range c.Lineage() {
+		if v := cc.String("socket"); v != "" {
+			return v
+		}
+	}
+	return ""
 }
 
 // NewApp builds the meshcache command.
@@ -51,8 +64,10 @@ func NewApp(stdout, stderr io.Writer) *ucli.App {
 			demoCommand(),
 		},
 	}
+	app.OnUsageError = usageError("meshcache")
 	for _, c := range app.Commands {
 		c.Flags = append(c.Flags, socketFlag())
+		c.OnUsageError = usageError("meshcache " + c.Name)
 		if c.Action != nil {
 			c.Before = checkArgs(c)
 		}
@@ -71,6 +86,15 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// usageError makes a wrong flag the one-line error Main prints; urfave/cli
+// would print "Incorrect Usage" and the whole help to stdout, where scripts
+// read results.
+func usageError(name string) ucli.OnUsageErrorFunc {
+	return func(_ *ucli.Context, err error, _ bool) error {
+		return fmt.Errorf("%w: see '%s --help'", err, name)
+	}
 }
 
 // checkArgs refuses a wrong number of positional arguments, which would
@@ -93,7 +117,7 @@ func oneLine(err error) string {
 }
 
 func client(c *ucli.Context) *api.Client {
-	return &api.Client{SocketPath: c.String("socket")}
+	return &api.Client{SocketPath: socketPath(c)}
 }
 
 // parseRoot parses a CID argument with a message that says what is wrong.

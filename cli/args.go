@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"slices"
 	"strings"
 
 	ucli "github.com/urfave/cli/v2"
@@ -40,7 +41,10 @@ func Reorder(app *ucli.App, args []string) []string {
 	}
 	flags, positional := partition(append(cmd.Flags, app.Flags...), rest)
 	out = append(out, flags...)
-	if len(positional) > 0 {
+	// With --help, urfave/cli would take an argument as a help topic and
+	// fail ("No help topic for 'CID'"): `meshcache pin CID --help` wants
+	// the command's help.
+	if len(positional) > 0 && !slices.ContainsFunc(flags, isHelp) {
 		out = append(out, "--")
 		out = append(out, positional...)
 	}
@@ -85,6 +89,8 @@ func partition(defs []ucli.Flag, args []string) (flags, positional []string) {
 }
 
 func isFlag(a string) bool { return len(a) > 1 && a[0] == '-' }
+
+func isHelp(a string) bool { return a == "--help" || a == "-h" || a == "-help" }
 
 // takesValue reports whether flag token a needs the next token as its value.
 func takesValue(defs []ucli.Flag, a string) bool {

@@ -28,6 +28,7 @@ func TestReorder(t *testing.T) {
 		{"bool flag takes no value", []string{"mc", "pin", "CID", "--detach", "--origin=U"}, []string{"mc", "pin", "--detach", "--origin=U", "--", "CID"}},
 		{"global flag after argument", []string{"mc", "pin", "CID", "--socket", "/s"}, []string{"mc", "pin", "--socket", "/s", "--", "CID"}},
 		{"global flag before command", []string{"mc", "--socket", "/s", "ls"}, []string{"mc", "--socket", "/s", "ls"}},
+		{"help after argument shows the command's help", []string{"mc", "pin", "CID", "--help"}, []string{"mc", "pin", "--help"}},
 		{"unknown flag moved so the parser rejects it", []string{"mc", "pin", "CID", "--bogus"}, []string{"mc", "pin", "--bogus", "--", "CID"}},
 		{"double dash keeps the rest positional", []string{"mc", "pin", "--", "-odd-name"}, []string{"mc", "pin", "--", "-odd-name"}},
 		{"unknown command untouched", []string{"mc", "nope", "x", "--y"}, []string{"mc", "nope", "x", "--y"}},

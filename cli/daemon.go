@@ -7,6 +7,7 @@ import (
 
 	ucli "github.com/urfave/cli/v2"
 
+	"github.com/meshcache/meshcache/api"
 	"github.com/meshcache/meshcache/blockstore/vfs"
 	"github.com/meshcache/meshcache/node"
 	"github.com/meshcache/meshcache/origin"
@@ -31,6 +32,9 @@ S3 credentials come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY.`,
 			&ucli.BoolFlag{Name: "s3-path-style", Usage: "address S3 buckets by path (MinIO, versitygw, on-premises servers)"},
 			&ucli.StringFlag{Name: "log-level", Usage: "debug, info, warn or error", Value: "info"},
 			&ucli.BoolFlag{Name: "log-json", Usage: "log JSON lines"},
+			// For tests: how often the store re-verifies idle blocks
+			// (negative: never; default a day).
+			&ucli.DurationFlag{Name: "scrub-interval", Hidden: true},
 		},
 		Action: func(c *ucli.Context) error {
 			cfg, err := daemonConfig(c)
@@ -67,14 +71,15 @@ func daemonConfig(c *ucli.Context) (node.Config, error) {
 		}
 	}
 	return node.Config{
-		StoreFS:      storeFS,
-		DataDir:      c.String("data"),
-		SocketPath:   c.String("socket"),
-		SocketGroup:  c.String("socket-group"),
-		AdminGroup:   c.String("admin-group"),
-		AllowOrigins: c.StringSlice("allow-origin"),
-		Capacity:     capacity,
-		VerifyReads:  c.String("verify-reads"),
+		StoreFS:       storeFS,
+		DataDir:       c.String("data"),
+		SocketPath:    daemonSocket(c),
+		SocketGroup:   c.String("socket-group"),
+		AdminGroup:    c.String("admin-group"),
+		AllowOrigins:  c.StringSlice("allow-origin"),
+		Capacity:      capacity,
+		VerifyReads:   c.String("verify-reads"),
+		ScrubInterval: c.Duration("scrub-interval"),
 		S3: origin.S3Config{
 			Endpoint:  c.String("s3-endpoint"),
 			Region:    c.String("s3-region"),
@@ -82,4 +87,16 @@ func daemonConfig(c *ucli.Context) (node.Config, error) {
 		},
 		Logger: slog.New(h),
 	}, nil
+}
+
+// daemonSocket is where the daemon listens: --socket, else
+// $MESHCACHE_SOCKET, else the default for this user.
+func daemonSocket(c *ucli.Context) string {
+	if p := socketPath(c); p != "" {
+		return p
+	}
+	if p := os.Getenv(api.EnvSocket); p != "" {
+		return p
+	}
+	return api.DefaultSocketPath()
 }

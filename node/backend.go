@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -10,6 +11,7 @@ import (
 	"github.com/ipfs/go-cid"
 
 	"github.com/meshcache/meshcache/api"
+	"github.com/meshcache/meshcache/origin"
 	"github.com/meshcache/meshcache/prefetch"
 )
 
@@ -107,7 +109,13 @@ func (b backend) Unpin(ctx context.Context, c cid.Cid) error {
 	return apiError(b.n.prefetch.Unpin(ctx, c))
 }
 
-func (b backend) Publish(_ context.Context, req api.PublishRequest) (api.PublishStatus, error) {
+func (b backend) Publish(ctx context.Context, req api.PublishRequest) (api.PublishStatus, error) {
+	// An origin outside the allowlist is refused now (403 with the
+	// --allow-origin hint), not accepted as a job that can only fail.
+	// Opening reads nothing from the origin.
+	if _, err := b.n.origins.Open(ctx, req.Origin); errors.Is(err, origin.ErrNotAllowed) {
+		return api.PublishStatus{}, apiError(err)
+	}
 	return b.n.publishes.start(req)
 }
 

@@ -8,6 +8,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"strconv"
+	"time"
 
 	"github.com/meshcache/meshcache/api"
 	"github.com/meshcache/meshcache/blockstore/vfs"
@@ -42,7 +43,10 @@ type Config struct {
 	Capacity int64
 	// VerifyReads is VerifyFirst (default) or VerifyAlways.
 	VerifyReads string
-	Logger      *slog.Logger
+	// ScrubInterval is how often the store re-verifies idle blocks
+	// (0: the store's default, a day; negative: never).
+	ScrubInterval time.Duration
+	Logger        *slog.Logger
 
 	// StoreFS replaces the block store's file system (fault injection in
 	// tests); nil is the real one.

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ipfs/go-cid"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/meshcache/meshcache/api"
@@ -57,13 +58,24 @@ func New(cfg Config) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	n.store, n.runStore, err = openStore(cfg)
+	// The store tells the pin manager of blocks it drops as corrupt (the
+	// scrub finds them with no reader waiting), so that pins get them
+	// back. The channel is made first: the store may drop blocks while it
+	// opens, before the manager exists.
+	lost := make(chan struct{}, 1)
+	n.store, n.runStore, err = openStore(cfg, func(cid.Cid) {
+		select {
+		case lost <- struct{}{}:
+		default: // a repair is already due; it will see this block too
+		}
+	})
 	if err != nil {
 		return nil, err
 	}
 	n.prefetch, err = prefetch.New(prefetch.Config{
 		Dir:    cfg.DataDir,
 		Store:  n.store,
+		Lost:   lost,
 		Open:   func(ctx context.Context, u string) (origin.Origin, error) { return n.origins.Open(ctx, u) },
 		Logger: log,
 	})

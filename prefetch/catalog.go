@@ -133,7 +133,10 @@ func (c *Catalog) learn(ctx context.Context, root cid.Cid, originURL string) err
 	if err != nil {
 		return fmt.Errorf("index dataset %s: %w", root, err)
 	}
-	return idx.Close()
+	if err := idx.Close(); err != nil {
+		return err
+	}
+	return c.remember(root, originURL)
 }
 
 // fromCAR reads .meshcache/<root>.car, verifies it and stores its blocks.
@@ -175,7 +178,7 @@ func (c *Catalog) reimport(ctx context.Context, o origin.Origin, root cid.Cid) (
 // file or by importing again.
 func (c *Catalog) refetchMetadata(ctx context.Context, rec *dataset.Record, originURL string) error {
 	if originURL == "" {
-		originURL = rec.Origin
+		originURL = c.ReadOrigin(rec)
 	}
 	o, err := c.open(ctx, originURL)
 	if err != nil {

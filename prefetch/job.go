@@ -26,6 +26,12 @@ func (m *Manager) runJob(ctx context.Context, j *job) {
 	}
 	m.log.Info("pinned", "root", j.root, "bytes", j.prog.bytesDone.Load())
 	m.setState(j, StatePinned, "")
+	if j.recheck.Swap(false) {
+		select {
+		case m.repairs <- struct{}{}:
+		default:
+		}
+	}
 }
 
 func (m *Manager) fetchAll(ctx context.Context, j *job) error {
@@ -147,7 +153,7 @@ func (m *Manager) ensureMetadata(ctx context.Context, idx *dataset.Index, origin
 func (m *Manager) chain(ctx context.Context, idx *dataset.Index, originURL string) (*Chain, error) {
 	rec := idx.Record()
 	if originURL == "" {
-		originURL = rec.Origin
+		originURL = m.catalog.ReadOrigin(rec)
 	}
 	o, err := m.cfg.Open(ctx, originURL)
 	if err != nil {

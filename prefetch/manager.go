@@ -10,12 +10,14 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ipfs/go-cid"
 
 	"github.com/meshcache/meshcache/blockstore"
 	"github.com/meshcache/meshcache/internal/atomicfile"
+	"github.com/meshcache/meshcache/origin"
 )
 
 // ErrNotPinned: no pin exists for the root.
@@ -38,7 +40,11 @@ type Config struct {
 	// ReadAhead is how many blocks a sequential read fetches ahead (default 8).
 	ReadAhead int
 	Origin    OriginConfig
-	Logger    *slog.Logger
+	// Lost, when set, signals that the store dropped blocks it found
+	// corrupt; the manager then fetches whatever its pins lack (see
+	// repair.go). A signal may stand for many blocks.
+	Lost   <-chan struct{}
+	Logger *slog.Logger
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 }
@@ -90,6 +96,9 @@ type job struct {
 	prog   *progress
 	cancel context.CancelFunc
 	done   chan struct{}
+	// recheck: the store lost blocks while this pin ran; check the
+	// dataset again once it ends.
+	recheck atomic.Bool
 }
 
 // Manager pins datasets and serves read-through. It owns the pin goroutines:
@@ -109,6 +118,7 @@ type Manager struct {
 	runCtx  context.Context
 	wg      sync.WaitGroup
 	started chan struct{}
+	repairs chan struct{} // a pin that ran while blocks were lost has ended
 }
 
 // New returns a Manager; call Run to start it.
@@ -126,7 +136,12 @@ func New(cfg Config) (*Manager, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &Manager{cfg: cfg, log: log, catalog: cat, jobs: map[cid.Cid]*job{}, bytes: map[string]int64{}, started: make(chan struct{})}
+	for _, dir := range []string{pinDir, filepath.Join(cfg.Dir, "index")} {
+		if err := removeTemps(dir, log); err != nil {
+			return nil, fmt.Errorf("prefetch: %w", err)
+		}
+	}
+	m := &Manager{cfg: cfg, log: log, catalog: cat, jobs: map[cid.Cid]*job{}, bytes: map[string]int64{}, started: make(chan struct{}), repairs: make(chan struct{}, 1)}
 	m.reads = newReadThrough(m)
 	return m, m.load()
 }
@@ -172,6 +187,13 @@ func (m *Manager) Run(ctx context.Context) error {
 			m.startLocked(j)
 		}
 	}
+	if m.cfg.Lost != nil {
+		m.wg.Add(1)
+		go func() {
+			defer m.wg.Done()
+			m.repairLoop(ctx)
+		}()
+	}
 	m.mu.Unlock()
 	close(m.started)
 	<-ctx.Done()
@@ -191,36 +213,66 @@ func (m *Manager) Pin(ctx context.Context, root cid.Cid, originURL string) (Stat
 	case <-ctx.Done():
 		return Status{}, ctx.Err()
 	}
-	m.mu.Lock()
-	if j := m.jobs[root]; j != nil && j.rec.State != StateFailed && (originURL == "" || originURL == j.rec.Origin) {
-		m.mu.Unlock()
-		return m.Status(root)
+	if st, ok := m.current(root, originURL); ok {
+		return st, nil
 	}
-	m.mu.Unlock()
 
+	// Learning a dataset can take long (a CAR download, or a whole import):
+	// it runs without the lock, so concurrent Pins of one root meet again
+	// below.
 	idx, err := m.catalog.Index(ctx, root, originURL)
 	if err != nil {
 		return Status{}, err
 	}
 	if originURL == "" {
-		originURL = idx.Record().Origin
+		originURL = m.catalog.ReadOrigin(idx.Record())
+	} else if err := m.catalog.remember(root, originURL); err != nil {
+		return Status{}, err
 	}
 	if err := m.cfg.Store.Pin(ctx, root, idx.TotalSize()); err != nil {
 		return Status{}, fmt.Errorf("pin %s: %w", root, err)
 	}
 	m.mu.Lock()
-	defer m.mu.Unlock()
-	if old := m.jobs[root]; old != nil && old.cancel != nil {
-		old.cancel()
-		<-old.done
+	if j := m.jobs[root]; j != nil && j.rec.State != StateFailed && origin.SameLocation(j.rec.Origin, originURL) {
+		// Another Pin of the same root and origin got here first.
+		st := m.statusLocked(j)
+		m.mu.Unlock()
+		return st, nil
 	}
+	old := m.jobs[root]
 	j := &job{root: root, rec: pinRecord{Root: root.String(), Origin: originURL, State: StateQueued}, prog: newProgress(m.cfg.Now())}
 	if err := m.saveLocked(j); err != nil {
+		m.mu.Unlock()
 		return Status{}, err
+	}
+	var oldCancel context.CancelFunc
+	var oldDone chan struct{}
+	if old != nil {
+		oldCancel, oldDone = old.cancel, old.done
 	}
 	m.jobs[root] = j
 	m.startLocked(j)
-	return m.statusLocked(j), nil
+	st := m.statusLocked(j)
+	m.mu.Unlock()
+	// The replaced job's state updates are no longer recorded; stop it and
+	// wait without the lock, which it takes to finish.
+	if oldCancel != nil {
+		oldCancel()
+		<-oldDone
+	}
+	return st, nil
+}
+
+// current returns the status of root's pin when one is running or done
+// with originURL ("" matches any origin), so that pinning again is a no-op.
+func (m *Manager) current(root cid.Cid, originURL string) (Status, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	j := m.jobs[root]
+	if j == nil || j.rec.State == StateFailed || (originURL != "" && !origin.SameLocation(originURL, j.rec.Origin)) {
+		return Status{}, false
+	}
+	return m.statusLocked(j), true
 }
 
 // Unpin stops a pin and releases its blocks to eviction.
@@ -232,11 +284,12 @@ func (m *Manager) Unpin(ctx context.Context, root cid.Cid) error {
 		return fmt.Errorf("unpin %s: %w", root, ErrNotPinned)
 	}
 	delete(m.jobs, root)
+	cancel, done := j.cancel, j.done // Run may be starting j: read them under the lock
 	m.mu.Unlock()
-	if j.cancel != nil {
-		j.cancel()
+	if cancel != nil {
+		cancel()
 	}
-	<-j.done
+	<-done
 	if err := os.Remove(m.pinPath(root)); err != nil && !os.IsNotExist(err) {
 		return fmt.Errorf("unpin %s: %w", root, err)
 	}
@@ -271,18 +324,33 @@ func (m *Manager) Pins() []Status {
 // Wait blocks until the pin of root finishes (or ctx ends) and returns its
 // final status.
 func (m *Manager) Wait(ctx context.Context, root cid.Cid) (Status, error) {
-	m.mu.Lock()
-	j := m.jobs[root]
-	m.mu.Unlock()
-	if j == nil {
-		return Status{}, fmt.Errorf("pin %s: %w", root, ErrNotPinned)
-	}
+	// Before Run, a pin loaded from disk has not been resumed yet: its job
+	// looks finished.
 	select {
-	case <-j.done:
+	case <-m.started:
 	case <-ctx.Done():
 		return Status{}, ctx.Err()
 	}
-	return m.Status(root)
+	for {
+		m.mu.Lock()
+		j := m.jobs[root]
+		m.mu.Unlock()
+		if j == nil {
+			return Status{}, fmt.Errorf("pin %s: %w", root, ErrNotPinned)
+		}
+		select {
+		case <-j.done:
+		case <-ctx.Done():
+			return Status{}, ctx.Err()
+		}
+		m.mu.Lock()
+		if m.jobs[root] == j {
+			st := m.statusLocked(j)
+			m.mu.Unlock()
+			return st, nil
+		}
+		m.mu.Unlock() // replaced by a new pin meanwhile: wait for that one
+	}
 }
 
 func (m *Manager) statusLocked(j *job) Status {

@@ -46,7 +46,7 @@ var _ Source = (*OriginSource)(nil)
 // publishedFrom (the record's origin URL).
 func NewOriginSource(o origin.Origin, publishedFrom string, cfg OriginConfig) *OriginSource {
 	cfg.setDefaults()
-	return &OriginSource{o: o, cfg: cfg, strong: o.URL() == publishedFrom}
+	return &OriginSource{o: o, cfg: cfg, strong: origin.SameLocation(o.URL(), publishedFrom)}
 }
 
 // Name implements Source.

@@ -115,7 +115,7 @@ func (m *Manager) index(ctx context.Context, root cid.Cid) (*dataset.Index, stri
 		return nil, "", err
 	}
 	if originURL == "" {
-		originURL = idx.Record().Origin
+		originURL = m.catalog.ReadOrigin(idx.Record())
 	}
 	return idx, originURL, nil
 }
@@ -165,7 +165,7 @@ func (r *readThrough) writeLeaf(ctx context.Context, w io.Writer, f *File, wt Wa
 		if err == nil || n > 0 || attempt > 0 || !(errors.Is(err, blockstore.ErrNotFound) || errors.Is(err, blockstore.ErrCorrupt)) {
 			return n, err
 		}
-		if err := r.fetch(ctx, f, wt); err != nil {
+		if err := r.fetch(ctx, f.idx, f.origin, wt); err != nil {
 			return 0, err
 		}
 	}
@@ -188,11 +188,16 @@ func (r *readThrough) writeLocal(ctx context.Context, w io.Writer, c cid.Cid, lo
 	return int64(k), err
 }
 
-// fetch obtains one block through the source chain, once however many
-// readers ask at the same time.
-func (r *readThrough) fetch(ctx context.Context, f *File, wt Want) error {
+// fetch obtains one block of the dataset idx (read through originURL) via
+// the source chain, once however many readers (and repairs) ask at the
+// same time. A block that another fetch stored meanwhile is not fetched
+// again.
+func (r *readThrough) fetch(ctx context.Context, idx *dataset.Index, originURL string, wt Want) error {
 	_, err, _ := r.flight.Do(wt.CID.KeyString(), func() (any, error) {
-		chain, err := r.m.chain(ctx, f.idx, f.origin)
+		if has, err := r.m.cfg.Store.Has(ctx, wt.CID); err == nil && has {
+			return nil, nil
+		}
+		chain, err := r.m.chain(ctx, idx, originURL)
 		if err != nil {
 			return nil, err
 		}
@@ -230,7 +235,7 @@ func (r *readThrough) readAhead(f *File, leaf int64) {
 		}
 		started := r.goAhead(func(ctx context.Context) {
 			defer func() { <-r.ahead }()
-			if err := r.fetch(ctx, f, wt); err != nil && ctx.Err() == nil {
+			if err := r.fetch(ctx, f.idx, f.origin, wt); err != nil && ctx.Err() == nil {
 				r.m.log.Debug("read-ahead failed", "cid", wt.CID, "err", err)
 			}
 		})

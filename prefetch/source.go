@@ -78,8 +78,10 @@ func (c *Chain) Fetch(ctx context.Context, want []Want, got GotFunc, bySource fu
 		}
 		done := newLeafSet(remaining)
 		name := s.Name()
+		var keepErr atomic.Pointer[error]
 		err := s.Fetch(ctx, remaining, func(w Want, b blocks.Block) error {
 			if err := got(w, b); err != nil {
+				keepErr.CompareAndSwap(nil, &err)
 				return err
 			}
 			done.mark(w.Leaf)
@@ -91,6 +93,11 @@ func (c *Chain) Fetch(ctx context.Context, want []Want, got GotFunc, bySource fu
 		})
 		if ctx.Err() != nil {
 			return ctx.Err()
+		}
+		if kerr := keepErr.Load(); kerr != nil {
+			// The store cannot keep blocks: asking the next source would
+			// fetch them for nothing.
+			return fmt.Errorf("keep blocks from %s: %w", name, *kerr)
 		}
 		remaining = done.missing(remaining)
 		if err != nil {

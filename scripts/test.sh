@@ -10,3 +10,6 @@ export PATH="$(go env GOPATH)/bin:$PATH"
 go vet ./...
 go build ./...
 go test -race -count=1 -timeout 25m "${@:-./...}"
+
+# The Python client (python/) against a real daemon; standard library only.
+python3 -m unittest discover -s python/tests -v

@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/ipfs/go-cid"
+
 	"github.com/meshcache/meshcache/blockstore/evict"
 	"github.com/meshcache/meshcache/blockstore/internal/catalog"
 	"github.com/meshcache/meshcache/blockstore/vfs"
@@ -69,6 +71,11 @@ type Config struct {
 	WriteParallelism int
 	// Policy is the eviction policy. Default evict.Default.
 	Policy evict.Name
+	// OnCorrupt, when set, is told of each block quarantined because it
+	// failed verification (by a read, the scrub or marking), after the
+	// store dropped it, so that the owner of a pin that needs the block can
+	// fetch it again. It must not block.
+	OnCorrupt func(c cid.Cid)
 	// Logger; default discards.
 	Logger *slog.Logger
 }

@@ -217,15 +217,25 @@ func osFile(f vfs.File) *os.File {
 
 // quarantine moves a block that failed verification out of the store and
 // returns the error for the reader. The move is not synced: if a crash
-// undoes it, the block is unverified again and caught again.
+// undoes it, the block is unverified again and caught again. OnCorrupt
+// hears of it once the block's lock is released.
 func (s *Store) quarantine(ctx context.Context, c cid.Cid, key, why string) error {
 	corrupt := fmt.Errorf("block %s: %s: %w", c, why, blockstore.ErrCorrupt)
+	if s.quarantineLocked(ctx, c, key, why) && s.cfg.OnCorrupt != nil {
+		s.cfg.OnCorrupt(c)
+	}
+	return corrupt
+}
+
+// quarantineLocked does quarantine's work under the block's lock; it reports
+// whether this call dropped the block.
+func (s *Store) quarantineLocked(ctx context.Context, c cid.Cid, key, why string) bool {
 	if err := s.cat.Lock(context.WithoutCancel(ctx), key); err != nil {
-		return corrupt
+		return false
 	}
 	defer s.cat.Unlock(key)
 	if !s.cat.Forget(key) {
-		return corrupt // another reader got here first
+		return false // another reader got here first
 	}
 	s.cat.Quarantined()
 	src := s.blockPath(key)
@@ -237,7 +247,7 @@ func (s *Store) quarantine(ctx context.Context, c cid.Cid, key, why string) erro
 		}
 	}
 	s.log.Warn("block failed verification; quarantined", "cid", c, "reason", why, "moved_to", dst)
-	return corrupt
+	return true
 }
 
 // dropMissing forgets a block whose file vanished behind the store's back.

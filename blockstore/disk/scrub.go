@@ -34,7 +34,9 @@ func (s *Store) Run(ctx context.Context) error {
 			return s.stopped(ctx, err)
 		}
 		s.log.Info("scrub pass done", "verified", res.verified, "corrupt", res.corrupt, "took", time.Since(start))
-		if err := s.wait(ctx, s.cfg.ScrubInterval-time.Since(start)); err != nil {
+		// Never negative: wait treats that as forever, and a pass can take
+		// longer than the interval (a big store at ScrubRate).
+		if err := s.wait(ctx, max(0, s.cfg.ScrubInterval-time.Since(start))); err != nil {
 			return s.stopped(ctx, err)
 		}
 	}
