@@ -42,7 +42,8 @@ type S3 struct {
 // or does not start. Access and secret keys are random per server.
 func StartS3(t testing.TB, dir string) *S3 {
 	t.Helper()
-	requireBinary(t, VersitygwBinary)
+	bin := versitygwBinary()
+	requireBinary(t, bin)
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		t.Fatalf("S3 dir %s: %v", dir, err)
@@ -52,7 +53,7 @@ func StartS3(t testing.TB, dir string) *S3 {
 	}
 	var lastErr error
 	for range startAttempts {
-		s, err := startS3(t, abs)
+		s, err := startS3(t, bin, abs)
 		if err == nil {
 			return s
 		}
@@ -65,7 +66,7 @@ func StartS3(t testing.TB, dir string) *S3 {
 	return nil
 }
 
-func startS3(t testing.TB, dir string) (*S3, error) {
+func startS3(t testing.TB, bin, dir string) (*S3, error) {
 	stats, err := listenStatsd()
 	if err != nil {
 		return nil, fmt.Errorf("statsd listener: %w", err)
@@ -86,7 +87,7 @@ func startS3(t testing.TB, dir string) (*S3, error) {
 		stats.close()
 		return nil, err
 	}
-	cmd := exec.Command(VersitygwBinary,
+	cmd := exec.Command(bin,
 		"--access", s.AccessKey, "--secret", s.SecretKey,
 		"--port", s.HostPort, "--region", s.Region, "--quiet",
 		"--metrics-statsd-servers", stats.addr(),

@@ -16,6 +16,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -24,8 +25,7 @@ import (
 
 // Binary locations on the test machines.
 const (
-	NginxBinary     = "/usr/sbin/nginx"
-	VersitygwBinary = "/root/go/bin/versitygw"
+	NginxBinary = "/usr/sbin/nginx"
 )
 
 // startAttempts bounds retries when a probed free port is taken by someone
@@ -163,4 +163,21 @@ func settle[T comparable](read func() T, interval, limit time.Duration) T {
 		prev = cur
 	}
 	return prev
+}
+
+// versitygwBinary finds versitygw where scripts/install-test-deps.sh puts it
+// ($(go env GOPATH)/bin, which need not be on PATH), else on PATH.
+func versitygwBinary() string {
+	if out, err := exec.Command("go", "env", "GOPATH").Output(); err == nil {
+		for _, dir := range filepath.SplitList(strings.TrimSpace(string(out))) {
+			p := filepath.Join(dir, "bin", "versitygw")
+			if _, err := os.Stat(p); err == nil {
+				return p
+			}
+		}
+	}
+	if p, err := exec.LookPath("versitygw"); err == nil {
+		return p
+	}
+	return "versitygw (not installed: run scripts/install-test-deps.sh)"
 }
