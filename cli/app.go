@@ -61,6 +61,7 @@ func NewApp(stdout, stderr io.Writer) *ucli.App {
 			getCommand(),
 			statCommand(),
 			gcCommand(),
+			keygenCommand(),
 			demoCommand(),
 		},
 	}
