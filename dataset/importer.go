@@ -298,7 +298,11 @@ func (imp *importer) addLeaf(nd ipld.Node) error {
 		imp.report(false)
 		return nil
 	}
-	imp.queue(nd, c)
+	var b blocks.Block = nd
+	if c != nil && c.block != nil && c.block.Cid().Equals(nd.Cid()) {
+		b = c.block
+	}
+	imp.queue(b, c)
 	return imp.maybeFlush()
 }
 

@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"io"
 
+	blocks "github.com/ipfs/go-block-format"
 	"github.com/ipfs/go-cid"
 	"golang.org/x/sync/semaphore"
 
+	"github.com/meshcache/meshcache/blockstore"
 	"github.com/meshcache/meshcache/origin"
 )
 
@@ -18,8 +20,11 @@ type chunk struct {
 	data   []byte
 	weight int64
 	cid    cid.Cid
-	err    error
-	done   chan struct{}
+	// block is data as a block marked verified, so the store does not hash
+	// it a second time.
+	block blocks.Block
+	err   error
+	done  chan struct{}
 }
 
 // smallRead asks a reader to fill c with the whole of file.
@@ -151,7 +156,7 @@ func (p *pipeline) hash(ctx context.Context) error {
 			if !ok {
 				return nil
 			}
-			c.cid, c.err = rawPrefix.Sum(c.data)
+			c.hashed()
 			close(c.done)
 		case <-ctx.Done():
 			return ctx.Err()
@@ -170,7 +175,7 @@ func (p *pipeline) readSmall(ctx context.Context) error {
 			if err := readWhole(ctx, p.o, r.file, r.c.data); err != nil {
 				return err
 			}
-			r.c.cid, r.c.err = rawPrefix.Sum(r.c.data)
+			r.c.hashed()
 			close(r.c.done)
 		case <-ctx.Done():
 			return ctx.Err()
@@ -188,4 +193,13 @@ func readWhole(ctx context.Context, o origin.Origin, f origin.FileInfo, buf []by
 		return fmt.Errorf("read %s: %w", f.Path, err)
 	}
 	return nil
+}
+
+// hashed computes the chunk's CID, once: the same hash marks its block as
+// verified for the store.
+func (c *chunk) hashed() {
+	c.block, c.err = blockstore.Hashed(rawPrefix, c.data)
+	if c.err == nil {
+		c.cid = c.block.Cid()
+	}
 }

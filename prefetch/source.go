@@ -9,6 +9,7 @@ import (
 	blocks "github.com/ipfs/go-block-format"
 	"github.com/ipfs/go-cid"
 
+	"github.com/meshcache/meshcache/blockstore"
 	"github.com/meshcache/meshcache/origin"
 )
 
@@ -123,14 +124,13 @@ func (c *Chain) Bytes() map[string]int64 {
 }
 
 // verify checks data against c, so that no source can make a node keep or
-// serve bytes that are not the block.
+// serve bytes that are not the block. The block it returns is marked
+// verified, so the store does not hash it a second time.
 func verify(c cid.Cid, data []byte) (blocks.Block, error) {
-	sum, err := c.Prefix().Sum(data)
-	if err != nil {
-		return nil, fmt.Errorf("hash block %s: %w", c, err)
-	}
-	if !sum.Equals(c) {
+	b, err := blockstore.Verified(c, data)
+	if errors.Is(err, blockstore.ErrHashMismatch) {
+		sum, _ := c.Prefix().Sum(data)
 		return nil, fmt.Errorf("block %s: got %s: %w", c, sum, ErrIntegrity)
 	}
-	return blocks.NewBlockWithCid(data, c)
+	return b, err
 }

@@ -181,10 +181,13 @@ func (s *Store) writeBatch(batch, todo []*pending) ([]func(context.Context), err
 // succeeded.
 func (s *Store) verifyAndWrite(p *pending) error {
 	if !p.write {
-		return wrapPut(catalog.Check(p.b.Cid(), p.b.RawData()))
+		return wrapPut(catalog.CheckBlock(p.b))
+	}
+	if blockstore.IsVerified(p.b) {
+		return s.writeTemp(p)
 	}
 	verified := make(chan error, 1)
-	go func() { verified <- catalog.Check(p.b.Cid(), p.b.RawData()) }()
+	go func() { verified <- catalog.CheckBlock(p.b) }()
 	werr := s.writeTemp(p)
 	if err := wrapPut(<-verified); err != nil {
 		return err

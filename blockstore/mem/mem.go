@@ -169,7 +169,7 @@ func (s *Store) PutMany(ctx context.Context, bs []blocks.Block) error {
 		return err
 	}
 	for _, b := range bs {
-		if err := catalog.Check(b.Cid(), b.RawData()); err != nil {
+		if err := catalog.CheckBlock(b); err != nil {
 			return fmt.Errorf("put: %w", err)
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 
+	blocks "github.com/ipfs/go-block-format"
 	"github.com/ipfs/go-cid"
 	"github.com/meshcache/meshcache/blockstore"
 )
@@ -18,6 +19,15 @@ func Check(id cid.Cid, data []byte) error {
 		return fmt.Errorf("block %s: %w", id, blockstore.ErrHashMismatch)
 	}
 	return nil
+}
+
+// CheckBlock is Check for a block, skipping the hash for blocks that
+// blockstore.Verified made (their bytes were hashed against the CID already).
+func CheckBlock(b blocks.Block) error {
+	if blockstore.IsVerified(b) {
+		return nil
+	}
+	return Check(b.Cid(), b.RawData())
 }
 
 // Matches reports whether data hashes to id's multihash.
