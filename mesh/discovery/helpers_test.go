@@ -1,0 +1,186 @@
+package discovery_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"io"
+	"log/slog"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/ipfs/go-cid"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/meshcache/meshcache/mesh/auth"
+	"github.com/meshcache/meshcache/mesh/discovery"
+	"github.com/meshcache/meshcache/mesh/host"
+	mh "github.com/multiformats/go-multihash"
+)
+
+const (
+	quicAddr = "/ip4/127.0.0.1/udp/0/quic-v1"
+	// authTimeout is short so a silent stranger is dropped quickly.
+	authTimeout = 1500 * time.Millisecond
+	// Short record validity so expiry is observable within the test.
+	testTTL       = 2 * time.Second
+	testReprovide = 400 * time.Millisecond
+)
+
+func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+func newKeys(t *testing.T) auth.Keys {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := auth.GenerateKey(&buf); err != nil {
+		t.Fatal(err)
+	}
+	k, err := auth.ParseKey(buf.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return auth.Keys{k}
+}
+
+// node is a member: host, authenticator and DHT.
+type node struct {
+	h    *host.Host
+	auth *auth.Authenticator
+	d    *discovery.Discovery
+}
+
+func (n *node) id() peer.ID { return n.h.ID() }
+
+// addr is the node's first full multiaddr, for others' Bootstrap.
+func (n *node) addr() string { return host.ID(n.h).Addrs[0] }
+
+// newHost starts a host on loopback QUIC with an authenticator holding
+// keys (none when keys is nil).
+func newHost(t *testing.T, keys auth.Keys) (*host.Host, *auth.Authenticator) {
+	t.Helper()
+	v := auth.NewVerdicts(time.Minute)
+	h, err := host.New(context.Background(), host.Config{DataDir: t.TempDir(), Listen: []string{quicAddr}, Gater: v, Logger: quiet()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.Close() })
+	if keys == nil {
+		return h, nil
+	}
+	a, err := auth.New(h, auth.Config{Keys: keys, Verdicts: v, Timeout: authTimeout, Logger: quiet()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close() })
+	return h, a
+}
+
+func newNode(t *testing.T, keys auth.Keys, bootstrap ...string) *node {
+	t.Helper()
+	h, a := newHost(t, keys)
+	d, err := discovery.New(h, discovery.Config{
+		Membership:        a,
+		Bootstrap:         bootstrap,
+		RecordTTL:         testTTL,
+		ReprovideInterval: testReprovide,
+		LookupTimeout:     5 * time.Second,
+		Logger:            quiet(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	return &node{h: h, auth: a, d: d}
+}
+
+// newCluster starts n members; all but the first bootstrap from the first.
+func newCluster(t *testing.T, n int) []*node {
+	t.Helper()
+	keys := newKeys(t)
+	nodes := []*node{newNode(t, keys)}
+	for i := 1; i < n; i++ {
+		nodes = append(nodes, newNode(t, keys, nodes[0].addr()))
+	}
+	ctx := ctxT(t)
+	errs := make(chan error, n)
+	for _, nd := range nodes[1:] {
+		go func() { errs <- nd.d.Bootstrap(ctx) }()
+	}
+	for range nodes[1:] {
+		if err := <-errs; err != nil {
+			t.Fatalf("bootstrap: %v", err)
+		}
+	}
+	return nodes
+}
+
+func ctxT(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// testRoot makes a distinct dataset root CID.
+func testRoot(name string) cid.Cid {
+	sum := sha256.Sum256([]byte(name))
+	digest, _ := mh.Encode(sum[:], mh.SHA2_256)
+	return cid.NewCidV1(cid.DagProtobuf, digest)
+}
+
+func ids(infos []peer.AddrInfo) []peer.ID {
+	out := make([]peer.ID, 0, len(infos))
+	for _, ai := range infos {
+		out = append(out, ai.ID)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// eventually polls cond for a few seconds.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// waitHolders polls n's FindHolders until it returns exactly want:
+// ADD_PROVIDER is a one-way message, so Provide returns before the members
+// storing the record have processed it.
+func waitHolders(t *testing.T, n *node, root cid.Cid, region string, want ...peer.ID) {
+	t.Helper()
+	slices.Sort(want)
+	var got []peer.ID
+	var err error
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		var infos []peer.AddrInfo
+		infos, err = n.d.FindHolders(context.Background(), root, region, 10)
+		got = ids(infos)
+		if err == nil && slices.Equal(got, want) {
+			for _, ai := range infos {
+				if len(ai.Addrs) == 0 {
+					t.Fatalf("holder %s returned without addresses", ai.ID)
+				}
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("holders of %s in %q: %v, %v; want %v", root, region, got, err, want)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// noHolders asserts that n finds no holder of root in region.
+func noHolders(t *testing.T, n *node, root cid.Cid, region, why string) {
+	t.Helper()
+	got, err := n.d.FindHolders(context.Background(), root, region, 10)
+	if err != nil || len(got) != 0 {
+		t.Fatalf("%s: holders of %s in %q: %v, %v; want none", why, root, region, ids(got), err)
+	}
+}
