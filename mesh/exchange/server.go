@@ -1,0 +1,268 @@
+package exchange
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	blocks "github.com/ipfs/go-block-format"
+	"github.com/ipfs/go-cid"
+	format "github.com/ipfs/go-ipld-format"
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"golang.org/x/sync/semaphore"
+)
+
+// Getter is all the server may consult: blocks the node holds. A
+// blockstore.Store satisfies it. It must never fetch from elsewhere (an
+// origin, another peer): a peer's request must not cost more than a local
+// read. A not-found error (format.ErrNotFound) answers DONT_HAVE; any other
+// error too, and is logged.
+type Getter interface {
+	Get(ctx context.Context, c cid.Cid) (blocks.Block, error)
+}
+
+// GetterFunc adapts a function to Getter.
+type GetterFunc func(ctx context.Context, c cid.Cid) (blocks.Block, error)
+
+// Get calls f.
+func (f GetterFunc) Get(ctx context.Context, c cid.Cid) (blocks.Block, error) { return f(ctx, c) }
+
+// ServerConfig configures a Server.
+type ServerConfig struct {
+	// Blocks answers requests; required.
+	Blocks Getter
+	// Wrap, when set, wraps the stream handler (mesh/auth's
+	// Authenticator.Wrap, so that only members are served).
+	Wrap func(network.StreamHandler) network.StreamHandler
+	// MaxBatch is the most CIDs accepted per request; MaxBatch when zero.
+	MaxBatch int
+	// PerPeerRequests bounds requests in flight per peer; further ones
+	// are answered busy. Default 16.
+	PerPeerRequests int
+	// MaxBytesInFlight bounds block bytes read and not yet written, over
+	// all peers. Default 64 MiB; at least MaxBlockSize.
+	MaxBytesInFlight int64
+	// RequestTimeout bounds reading a request. Default 10 s.
+	RequestTimeout time.Duration
+	// WriteTimeout bounds writing one block, so a peer that stops reading
+	// releases its share of the limits. Default 30 s.
+	WriteTimeout time.Duration
+	Logger       *slog.Logger
+}
+
+func (c ServerConfig) withDefaults() ServerConfig {
+	if c.MaxBatch == 0 {
+		c.MaxBatch = MaxBatch
+	}
+	if c.PerPeerRequests == 0 {
+		c.PerPeerRequests = 16
+	}
+	if c.MaxBytesInFlight == 0 {
+		c.MaxBytesInFlight = 64 << 20
+	}
+	if c.RequestTimeout == 0 {
+		c.RequestTimeout = 10 * time.Second
+	}
+	if c.WriteTimeout == 0 {
+		c.WriteTimeout = 30 * time.Second
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return c
+}
+
+// Validate reports the first invalid field (after defaults).
+func (c ServerConfig) Validate() error {
+	switch {
+	case c.Blocks == nil:
+		return errors.New("exchange server: Blocks is required")
+	case c.MaxBatch < 1 || c.MaxBatch > MaxBatch:
+		return fmt.Errorf("exchange server: MaxBatch %d, want 1..%d", c.MaxBatch, MaxBatch)
+	case c.PerPeerRequests < 1:
+		return fmt.Errorf("exchange server: PerPeerRequests %d, want >= 1", c.PerPeerRequests)
+	case c.MaxBytesInFlight < MaxBlockSize:
+		return fmt.Errorf("exchange server: MaxBytesInFlight %d, want >= %d", c.MaxBytesInFlight, MaxBlockSize)
+	case c.RequestTimeout < 0 || c.WriteTimeout < 0:
+		return errors.New("exchange server: negative timeout")
+	}
+	return nil
+}
+
+// Server answers /meshcache/blocks/1 from a Getter.
+type Server struct {
+	h     host.Host
+	cfg   ServerConfig
+	log   *slog.Logger
+	bytes *semaphore.Weighted
+	stats *counters
+
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	mu      sync.Mutex
+	closed  bool
+	wg      sync.WaitGroup
+	perPeer map[peer.ID]int
+}
+
+// NewServer registers the protocol on h. Close unregisters it and waits for
+// requests being served.
+func NewServer(h host.Host, cfg ServerConfig) (*Server, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	s := &Server{
+		h:       h,
+		cfg:     cfg,
+		log:     cfg.Logger.With("component", "exchange-server"),
+		bytes:   semaphore.NewWeighted(cfg.MaxBytesInFlight),
+		stats:   newCounters(),
+		perPeer: map[peer.ID]int{},
+	}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	var handler network.StreamHandler = s.handle
+	if cfg.Wrap != nil {
+		handler = cfg.Wrap(handler)
+	}
+	h.SetStreamHandler(ProtocolID, handler)
+	return s, nil
+}
+
+// Close stops serving: new streams are reset, running ones are cut short
+// (their contexts end) and waited for.
+func (s *Server) Close() error {
+	s.h.RemoveStreamHandler(ProtocolID)
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
+	s.cancel()
+	s.wg.Wait()
+	return nil
+}
+
+// Stats returns counters per peer served.
+func (s *Server) Stats() map[peer.ID]PeerStats { return s.stats.snapshot() }
+
+// enter admits a request from p: false with busy=false when the server is
+// closed, busy=true when p has too many in flight.
+func (s *Server) enter(p peer.ID) (ok, busy bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false, false
+	}
+	if s.perPeer[p] >= s.cfg.PerPeerRequests {
+		return false, true
+	}
+	s.perPeer[p]++
+	s.wg.Add(1)
+	return true, false
+}
+
+// release frees p's request slot.
+func (s *Server) release(p peer.ID) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.perPeer[p]--; s.perPeer[p] <= 0 {
+		delete(s.perPeer, p)
+	}
+}
+
+func (s *Server) handle(st network.Stream) {
+	p := st.Conn().RemotePeer()
+	pc := s.stats.of(p)
+	ok, busy := s.enter(p)
+	if !ok {
+		if busy {
+			pc.busy.Add(1)
+			_ = st.SetWriteDeadline(time.Now().Add(s.cfg.WriteTimeout))
+			_, _ = st.Write([]byte{statusBusy})
+			_ = st.Close()
+			return
+		}
+		_ = st.Reset()
+		return
+	}
+	defer s.wg.Done()
+	// Close must not wait for a peer that stopped reading.
+	stop := context.AfterFunc(s.ctx, func() { _ = st.Reset() })
+	err := s.serve(st, pc)
+	stop()
+	// The slot is freed before the stream ends: a client that has seen the
+	// end of its batch may send the next one at once without being busy.
+	s.release(p)
+	if err != nil {
+		pc.errors.Add(1)
+		s.log.Debug("request failed", "peer", p, "err", err)
+		_ = st.Reset()
+		return
+	}
+	_ = st.Close()
+}
+
+// serve reads one request and answers every CID in order.
+func (s *Server) serve(st network.Stream, pc *peerCounters) error {
+	_ = st.SetReadDeadline(time.Now().Add(s.cfg.RequestTimeout))
+	cids, err := readRequest(bufio.NewReaderSize(st, 512), s.cfg.MaxBatch)
+	if err != nil {
+		return fmt.Errorf("read request: %w", err)
+	}
+	w := bufio.NewWriterSize(st, 4096)
+	for _, c := range cids {
+		if err := s.answer(st, w, c, pc); err != nil {
+			return fmt.Errorf("answer %s: %w", c, err)
+		}
+	}
+	_ = st.SetWriteDeadline(time.Now().Add(s.cfg.WriteTimeout))
+	return w.Flush()
+}
+
+// answer writes one CID's answer. Block bytes are reserved against
+// MaxBytesInFlight at the largest size before the read, so that many slow
+// peers cannot make the server hold more than the limit in memory.
+func (s *Server) answer(st network.Stream, w *bufio.Writer, c cid.Cid, pc *peerCounters) error {
+	if err := s.bytes.Acquire(s.ctx, MaxBlockSize); err != nil {
+		return fmt.Errorf("wait for memory: %w", err)
+	}
+	held := int64(MaxBlockSize)
+	defer func() { s.bytes.Release(held) }()
+	blk, err := s.cfg.Blocks.Get(s.ctx, c)
+	if err == nil && len(blk.RawData()) > MaxBlockSize {
+		err = fmt.Errorf("block of %d bytes exceeds the protocol limit", len(blk.RawData()))
+	}
+	if err != nil {
+		if !format.IsNotFound(err) {
+			s.log.Warn("cannot read block for a peer", "cid", c, "err", err)
+		}
+		pc.dontHave.Add(1)
+		return w.WriteByte(statusDontHave)
+	}
+	data := blk.RawData()
+	s.bytes.Release(held - int64(len(data)))
+	held = int64(len(data))
+	_ = st.SetWriteDeadline(time.Now().Add(s.cfg.WriteTimeout))
+	var hdr [1 + 10]byte
+	if _, err := w.Write(appendBlockHeader(hdr[:0], len(data))); err != nil {
+		return err
+	}
+	if _, err := w.Write(data); err != nil {
+		return err
+	}
+	// Send a block now rather than when the buffer fills: the next Get may
+	// be slow, and the peer is waiting for this one. (DONT_HAVE answers,
+	// one byte each, wait for the next block or the end.)
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	pc.bytesSent.Add(int64(len(data)))
+	pc.blocksSent.Add(1)
+	return nil
+}
