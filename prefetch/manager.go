@@ -113,6 +113,7 @@ type Manager struct {
 	bytesMu sync.Mutex
 	bytes   map[string]int64 // bytes by source, pins and reads together
 
+	pinMu   sync.Mutex // orders Pin's and Unpin's changes to the store and the jobs
 	mu      sync.Mutex
 	jobs    map[cid.Cid]*job
 	runCtx  context.Context
@@ -229,6 +230,11 @@ func (m *Manager) Pin(ctx context.Context, root cid.Cid, originURL string) (Stat
 	} else if err := m.catalog.remember(root, originURL); err != nil {
 		return Status{}, err
 	}
+	// pinMu keeps the store's pin and the job table in step: an Unpin
+	// running between the two would otherwise drop the store's pin of a
+	// job that goes on running unprotected.
+	m.pinMu.Lock()
+	defer m.pinMu.Unlock()
 	if err := m.cfg.Store.Pin(ctx, root, idx.TotalSize()); err != nil {
 		return Status{}, fmt.Errorf("pin %s: %w", root, err)
 	}
@@ -277,6 +283,8 @@ func (m *Manager) current(root cid.Cid, originURL string) (Status, bool) {
 
 // Unpin stops a pin and releases its blocks to eviction.
 func (m *Manager) Unpin(ctx context.Context, root cid.Cid) error {
+	m.pinMu.Lock()
+	defer m.pinMu.Unlock()
 	m.mu.Lock()
 	j := m.jobs[root]
 	if j == nil {

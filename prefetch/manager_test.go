@@ -392,3 +392,36 @@ func readAll(ctx context.Context, t testing.TB, m *Manager, f *fixture, stage st
 		}
 	}
 }
+
+// TestManagerPinUnpinRace: pins and unpins of one root racing each other
+// never leave a pin the manager lists without the store's pin protecting
+// its blocks.
+func TestManagerPinUnpinRace(t *testing.T) {
+	ctx := testCtx(t)
+	f := newFixture(t, testFiles)
+	store := memStore(t)
+	m := newManager(t, f, store, t.TempDir(), recorderFor(t, f, &recordingOrigin{}))
+	startManager(t, m)
+	for round := range 20 {
+		var wg sync.WaitGroup
+		for range 3 {
+			wg.Add(2)
+			go func() { defer wg.Done(); m.Pin(ctx, f.root, f.url) }()
+			go func() { defer wg.Done(); m.Unpin(ctx, f.root) }()
+		}
+		wg.Wait()
+		_, err := m.Status(f.root)
+		listed := err == nil
+		pins, err := store.Pins(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		stored := false
+		for _, p := range pins {
+			stored = stored || p.Root.Equals(f.root)
+		}
+		if listed && !stored {
+			t.Fatalf("round %d: the manager lists the pin but the store does not protect it", round)
+		}
+	}
+}
