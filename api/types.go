@@ -206,11 +206,13 @@ type Identity struct {
 
 // PeerInfo is one peer in GET /v1/peers.
 type PeerInfo struct {
-	PeerID        string    `json:"peer_id"`
-	Addrs         []string  `json:"addrs"`
-	Region        string    `json:"region,omitempty"`
-	Zone          string    `json:"zone,omitempty"`
-	Rack          string    `json:"rack,omitempty"`
+	PeerID string   `json:"peer_id"`
+	Addrs  []string `json:"addrs"`
+	Region string   `json:"region,omitempty"`
+	Zone   string   `json:"zone,omitempty"`
+	Rack   string   `json:"rack,omitempty"`
+	// Transport is the connection's transport: "quic-v1" or "tcp".
+	Transport     string    `json:"transport,omitempty"`
 	RTTMillis     float64   `json:"rtt_ms"`
 	Authenticated bool      `json:"authenticated"`
 	BytesSent     int64     `json:"bytes_sent"`

@@ -62,6 +62,8 @@ func NewApp(stdout, stderr io.Writer) *ucli.App {
 			statCommand(),
 			gcCommand(),
 			keygenCommand(),
+			idCommand(),
+			peersCommand(),
 			demoCommand(),
 		},
 	}

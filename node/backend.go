@@ -136,11 +136,19 @@ func (b backend) Stats(ctx context.Context) (api.Stats, error) {
 }
 
 func (b backend) ID(context.Context) (api.Identity, error) {
-	return api.Identity{}, api.Errorf(http.StatusNotImplemented, api.CodeNotAvailable, "this daemon runs without the peer-to-peer mesh")
+	if b.n.mesh == nil {
+		return api.Identity{}, noMesh()
+	}
+	id := b.n.mesh.identity()
+	id.Version = Version
+	return id, nil
 }
 
 func (b backend) Peers(context.Context) ([]api.PeerInfo, error) {
-	return nil, api.Errorf(http.StatusNotImplemented, api.CodeNotAvailable, "this daemon runs without the peer-to-peer mesh")
+	if b.n.mesh == nil {
+		return nil, noMesh()
+	}
+	return b.n.mesh.peers(), nil
 }
 
 func (b backend) Metrics() http.Handler { return b.n.metrics }

@@ -48,6 +48,9 @@ type Config struct {
 	ScrubInterval time.Duration
 	Logger        *slog.Logger
 
+	// Mesh joins the daemon to a cluster; off without cluster keys.
+	Mesh MeshConfig
+
 	// StoreFS replaces the block store's file system (fault injection in
 	// tests); nil is the real one.
 	StoreFS vfs.FS

@@ -37,6 +37,9 @@ type Node struct {
 	handler   *api.Handler
 	metrics   http.Handler
 	started   time.Time
+	// mesh is nil on a daemon without cluster keys; set by Run before the
+	// API serves.
+	mesh *meshNode
 
 	closeOnce sync.Once
 }
@@ -126,7 +129,17 @@ func (n *Node) Run(ctx context.Context) error {
 		ln.Close()
 		return err
 	}
+	if n.cfg.Mesh.enabled() {
+		if n.mesh, err = n.startMesh(ctx); err != nil {
+			ln.Close()
+			return fmt.Errorf("start mesh: %w", err)
+		}
+		defer n.mesh.close()
+	}
 	g, gctx := errgroup.WithContext(ctx)
+	if n.mesh != nil {
+		g.Go(func() error { return n.mesh.run(gctx) })
+	}
 	n.publishes.mu.Lock()
 	n.publishes.ctx = gctx
 	n.publishes.mu.Unlock()

@@ -1,0 +1,140 @@
+package node
+
+import (
+	"context"
+	"net/http"
+	"sort"
+	"strings"
+
+	"github.com/libp2p/go-libp2p/core/network"
+
+	"github.com/meshcache/meshcache/api"
+	"github.com/meshcache/meshcache/mesh/auth"
+	"github.com/meshcache/meshcache/mesh/discovery"
+	"github.com/meshcache/meshcache/mesh/exchange"
+	"github.com/meshcache/meshcache/mesh/host"
+)
+
+// MeshConfig joins the daemon to a cluster. The mesh is on when ClusterKeys
+// is set: without a key there is nobody the daemon could admit.
+type MeshConfig struct {
+	// ClusterKeys are cluster key files (`meshcache keygen`); the first is
+	// preferred, the others are accepted too, for rotation.
+	ClusterKeys []string
+	// Listen and Announce are libp2p multiaddrs; defaults from mesh/host.
+	Listen   []string
+	Announce []string
+	// Bootstrap are full multiaddrs (ending in /p2p/ID) of members to join.
+	Bootstrap []string
+	// Topology labels.
+	Region, Zone, Rack string
+}
+
+// enabled reports whether the daemon joins a mesh.
+func (c MeshConfig) enabled() bool { return len(c.ClusterKeys) > 0 }
+
+// meshNode is the daemon's part in the mesh: the host, the membership
+// check, the private DHT and the block server.
+type meshNode struct {
+	cfg       MeshConfig
+	host      *host.Host
+	auth      *auth.Authenticator
+	discovery *discovery.Discovery
+	blocks    *exchange.Server
+}
+
+// startMesh brings the host up and registers the protocols; run owns the
+// DHT's loop and close releases everything.
+func (n *Node) startMesh(ctx context.Context) (*meshNode, error) {
+	cfg := n.cfg.Mesh
+	keys, err := auth.LoadKeys(cfg.ClusterKeys...)
+	if err != nil {
+		return nil, err
+	}
+	log := n.log.With("component", "mesh")
+	verdicts := auth.NewVerdicts(0)
+	h, err := host.New(ctx, host.Config{DataDir: n.cfg.DataDir, Listen: cfg.Listen, Announce: cfg.Announce, Gater: verdicts, Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	m := &meshNode{cfg: cfg, host: h}
+	if m.auth, err = auth.New(h, auth.Config{Keys: keys, Verdicts: verdicts, Logger: log}); err != nil {
+		m.close()
+		return nil, err
+	}
+	if m.discovery, err = discovery.New(h, discovery.Config{Membership: m.auth, Bootstrap: cfg.Bootstrap, Logger: log}); err != nil {
+		m.close()
+		return nil, err
+	}
+	if m.blocks, err = exchange.NewServer(h, exchange.ServerConfig{Blocks: n.store, Wrap: m.auth.Wrap, Logger: log}); err != nil {
+		m.close()
+		return nil, err
+	}
+	log.Info("mesh up", "peer_id", h.ID(), "addrs", host.ID(h).Addrs, "region", cfg.Region)
+	return m, nil
+}
+
+func (m *meshNode) run(ctx context.Context) error { return m.discovery.Run(ctx) }
+
+func (m *meshNode) close() {
+	if m.blocks != nil {
+		m.blocks.Close()
+	}
+	if m.discovery != nil {
+		m.discovery.Close()
+	}
+	if m.auth != nil {
+		m.auth.Close()
+	}
+	m.host.Close()
+}
+
+func (m *meshNode) identity() api.Identity {
+	id := host.ID(m.host)
+	return api.Identity{PeerID: id.ID, Addrs: id.Addrs, Region: m.cfg.Region, Zone: m.cfg.Zone, Rack: m.cfg.Rack}
+}
+
+// peers lists connected members. Peers that have not proven a cluster key
+// are not members and are never listed.
+func (m *meshNode) peers() []api.PeerInfo {
+	var out []api.PeerInfo
+	for _, p := range m.host.Network().Peers() {
+		if !m.auth.IsAuthenticated(p) {
+			continue
+		}
+		info := api.PeerInfo{PeerID: p.String(), Authenticated: true}
+		for _, c := range m.host.Network().ConnsToPeer(p) {
+			info.Addrs = append(info.Addrs, c.RemoteMultiaddr().String())
+			if info.Transport == "" {
+				info.Transport = transport(c)
+			}
+			if info.Connected.IsZero() || c.Stat().Opened.Before(info.Connected) {
+				info.Connected = c.Stat().Opened
+			}
+		}
+		if rtt := m.host.Peerstore().LatencyEWMA(p); rtt > 0 {
+			info.RTTMillis = float64(rtt.Microseconds()) / 1000
+		}
+		if st, ok := m.blocks.Stats()[p]; ok {
+			info.BytesSent = st.BytesSent
+		}
+		out = append(out, info)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].PeerID < out[j].PeerID })
+	return out
+}
+
+// transport names a connection's transport for people: quic-v1 or tcp.
+func transport(c network.Conn) string {
+	a := c.RemoteMultiaddr().String()
+	if strings.Contains(a, "/quic-v1") {
+		return "quic-v1"
+	}
+	return "tcp"
+}
+
+// noMesh answers ID and Peers on a daemon started without a cluster key.
+func noMesh() error {
+	return api.Errorf(http.StatusNotImplemented, api.CodeNotAvailable,
+		"this daemon runs without the peer-to-peer mesh: start it with --cluster-key FILE (see `meshcache keygen`)")
+}

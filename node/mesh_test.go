@@ -1,0 +1,109 @@
+package node
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/meshcache/meshcache/api"
+	"github.com/meshcache/meshcache/mesh/auth"
+)
+
+func writeKey(t *testing.T) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "cluster.key")
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := auth.GenerateKey(f); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func meshDaemon(t *testing.T, key, region string, bootstrap ...string) *testDaemon {
+	return startDaemon(t, Config{Mesh: MeshConfig{
+		ClusterKeys: []string{key},
+		Listen:      []string{"/ip4/127.0.0.1/udp/0/quic-v1"},
+		Bootstrap:   bootstrap,
+		Region:      region,
+	}})
+}
+
+// TestMeshMembership: daemons with the same cluster key find each other
+// through a bootstrap address and list each other as peers over QUIC; a
+// daemon with another key bootstrapping from a member never appears in its
+// peer list, and a daemon without a key says how to join.
+func TestMeshMembership(t *testing.T) {
+	ctx := testContext(t, time.Minute)
+	key := writeKey(t)
+	a := meshDaemon(t, key, "eu")
+	idA, err := a.c.ID(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(idA.Addrs) == 0 || !strings.Contains(idA.Addrs[0], "/p2p/"+idA.PeerID) || idA.Region != "eu" {
+		t.Fatalf("id %+v: want full multiaddrs with /p2p/ and the region", idA)
+	}
+	b := meshDaemon(t, key, "eu", idA.Addrs[0])
+	idB, err := b.c.ID(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitPeers(t, a.c, func(ps []api.PeerInfo) bool { return hasPeer(ps, idB.PeerID, "quic-v1") })
+	waitPeers(t, b.c, func(ps []api.PeerInfo) bool { return hasPeer(ps, idA.PeerID, "quic-v1") })
+
+	stranger := meshDaemon(t, writeKey(t), "eu", idA.Addrs[0])
+	idS, err := stranger.c.ID(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(3 * time.Second)
+	for time.Now().Before(deadline) {
+		ps, err := a.c.Peers(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if hasPeer(ps, idS.PeerID, "") {
+			t.Fatalf("a daemon with another cluster key is listed as a peer: %+v", ps)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+
+	plain := startDaemon(t, Config{})
+	_, err = plain.c.Peers(ctx)
+	if e := asAPIError(t, err); e.Status != 501 || !strings.Contains(e.Message, "--cluster-key") {
+		t.Fatalf("peers without a mesh: %v", err)
+	}
+}
+
+func hasPeer(ps []api.PeerInfo, id, transport string) bool {
+	for _, p := range ps {
+		if p.PeerID == id && (transport == "" || p.Transport == transport) && p.Authenticated {
+			return true
+		}
+	}
+	return false
+}
+
+func waitPeers(t *testing.T, c *api.Client, ok func([]api.PeerInfo) bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		ps, err := c.Peers(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok(ps) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("peers never matched: %+v", ps)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
