@@ -8,9 +8,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/ipfs/go-cid"
@@ -154,7 +156,10 @@ func writeDemoDataset(dir string, size int64) (map[string][32]byte, int64, error
 	}
 	sums := map[string][32]byte{}
 	var total int64
-	for rel, n := range files {
+	// Sorted, so the same seed gives the same bytes and so the same root CID
+	// on every run.
+	for _, rel := range slices.Sorted(maps.Keys(files)) {
+		n := files[rel]
 		p := filepath.Join(dir, filepath.FromSlash(rel))
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 			return nil, 0, err
