@@ -27,6 +27,7 @@ type testDaemon struct {
 	t   testing.TB
 	cfg Config
 	c   *api.Client
+	n   *Node
 
 	cancel   context.CancelFunc
 	done     chan error
@@ -56,7 +57,7 @@ func startDaemon(t testing.TB, cfg Config) *testDaemon {
 		t.Fatalf("new daemon: %v", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	d := &testDaemon{t: t, cfg: cfg, c: &api.Client{SocketPath: cfg.SocketPath}, cancel: cancel, done: make(chan error, 1)}
+	d := &testDaemon{t: t, cfg: cfg, c: &api.Client{SocketPath: cfg.SocketPath}, n: n, cancel: cancel, done: make(chan error, 1)}
 	go func() { d.done <- n.Run(ctx) }()
 	t.Cleanup(func() {
 		if err := d.stop(); err != nil {

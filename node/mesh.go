@@ -2,8 +2,12 @@ package node
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"sort"
+	"sync"
+
+	"github.com/ipfs/go-cid"
 	"strings"
 
 	"github.com/libp2p/go-libp2p/core/network"
@@ -37,10 +41,18 @@ func (c MeshConfig) enabled() bool { return len(c.ClusterKeys) > 0 }
 // check, the private DHT and the block server.
 type meshNode struct {
 	cfg       MeshConfig
+	log       *slog.Logger
 	host      *host.Host
 	auth      *auth.Authenticator
 	discovery *discovery.Discovery
 	blocks    *exchange.Server
+	client    *exchange.Client
+	cache     holderCache
+
+	// announcements run in goroutines owned here, under run's context.
+	mu  sync.Mutex
+	ctx context.Context
+	wg  sync.WaitGroup
 }
 
 // startMesh brings the host up and registers the protocols; run owns the
@@ -57,7 +69,8 @@ func (n *Node) startMesh(ctx context.Context) (*meshNode, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &meshNode{cfg: cfg, host: h}
+	// ctx is Run's: announcements may start as soon as pins resume.
+	m := &meshNode{cfg: cfg, log: log, host: h, ctx: ctx, cache: holderCache{entries: map[cid.Cid]holderEntry{}}}
 	if m.auth, err = auth.New(h, auth.Config{Keys: keys, Verdicts: verdicts, Logger: log}); err != nil {
 		m.close()
 		return nil, err
@@ -70,11 +83,27 @@ func (n *Node) startMesh(ctx context.Context) (*meshNode, error) {
 		m.close()
 		return nil, err
 	}
+	if m.client, err = exchange.NewClient(h, exchange.ClientConfig{Logger: log}); err != nil {
+		m.close()
+		return nil, err
+	}
 	log.Info("mesh up", "peer_id", h.ID(), "addrs", host.ID(h).Addrs, "region", cfg.Region)
 	return m, nil
 }
 
-func (m *meshNode) run(ctx context.Context) error { return m.discovery.Run(ctx) }
+// run owns the DHT's loop and the announcements; it announces the pins
+// that completed before this start.
+func (m *meshNode) run(ctx context.Context, pinned []cid.Cid) error {
+	for _, root := range pinned {
+		m.announce(root)
+	}
+	err := m.discovery.Run(ctx)
+	m.mu.Lock()
+	m.ctx = nil
+	m.mu.Unlock()
+	m.wg.Wait()
+	return err
+}
 
 func (m *meshNode) close() {
 	if m.blocks != nil {

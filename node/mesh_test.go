@@ -1,11 +1,14 @@
 package node
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ipfs/go-cid"
 
 	"github.com/meshcache/meshcache/api"
 	"github.com/meshcache/meshcache/mesh/auth"
@@ -105,5 +108,61 @@ func waitPeers(t *testing.T, c *api.Client, ok func([]api.PeerInfo) bool) {
 			t.Fatalf("peers never matched: %+v", ps)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestMeshPinFromPeers: three members of one region; the first pins a
+// dataset from the origin, the other two pin it with no leaf read from the
+// origin (they learn the dataset from its CAR there) and every file reads
+// back identical.
+func TestMeshPinFromPeers(t *testing.T) {
+	ctx := testContext(t, 2*time.Minute)
+	key := writeKey(t)
+	dir := t.TempDir()
+	files := append([]fixtureFile{{"shard-a.bin", 5*mib + 3}, {"shard-b.bin", 3 * mib}}, standardFiles...)
+	writeFixture(t, dir, files)
+	originURL := "file://" + dir
+	start := func(bootstrap ...string) *testDaemon {
+		return startDaemon(t, Config{AllowOrigins: []string{originURL}, Mesh: MeshConfig{
+			ClusterKeys: []string{key}, Listen: []string{"/ip4/127.0.0.1/udp/0/quic-v1"}, Bootstrap: bootstrap, Region: "eu",
+		}})
+	}
+	a := start()
+	idA, err := a.c.ID(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := publish(ctx, t, a.c, api.PublishRequest{Origin: originURL})
+	if st := mustPin(ctx, t, a.c, root, ""); st.BySource.Local != sizeOf(files) {
+		t.Fatalf("the publisher's pin: %+v, want everything local", st.BySource)
+	}
+	for i, d := range []*testDaemon{start(idA.Addrs[0]), start(idA.Addrs[0])} {
+		waitHolders(ctx, t, d, root)
+		st := mustPin(ctx, t, d.c, root, originURL)
+		if st.BySource.Peer != sizeOf(files) || st.BySource.Origin != 0 {
+			t.Fatalf("member %d pinned %+v: want all %d bytes from peers, none from the origin", i+1, st.BySource, sizeOf(files))
+		}
+		checkAllFiles(ctx, t, d.c, root, dir, files)
+		ps, err := d.c.Peers(ctx)
+		if err != nil || !hasPeer(ps, idA.PeerID, "quic-v1") {
+			t.Fatalf("member %d peers %+v, %v: want the first daemon over QUIC", i+1, ps, err)
+		}
+	}
+}
+
+// waitHolders waits until d's DHT finds a holder of root: announcements are
+// one-way DHT messages that land a moment after the pin completes.
+func waitHolders(ctx context.Context, t *testing.T, d *testDaemon, root cid.Cid) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		hs, err := d.n.mesh.discovery.FindHolders(ctx, root, "eu", 4)
+		if err == nil && len(hs) > 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no holder of %s found: %v", root, err)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }

@@ -75,13 +75,19 @@ func New(cfg Config) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	n.prefetch, err = prefetch.New(prefetch.Config{
+	pcfg := prefetch.Config{
 		Dir:    cfg.DataDir,
 		Store:  n.store,
 		Lost:   lost,
 		Open:   func(ctx context.Context, u string) (origin.Origin, error) { return n.origins.Open(ctx, u) },
 		Logger: log,
-	})
+	}
+	if cfg.Mesh.enabled() {
+		// n.mesh is set by Run before anything can pin or read.
+		pcfg.Peers = func(root cid.Cid) prefetch.Source { return peerSource{m: n.mesh, root: root} }
+		pcfg.OnPinned = func(root cid.Cid) { n.mesh.announce(root) }
+	}
+	n.prefetch, err = prefetch.New(pcfg)
 	if err != nil {
 		n.store.Close()
 		return nil, err
@@ -138,7 +144,13 @@ func (n *Node) Run(ctx context.Context) error {
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	if n.mesh != nil {
-		g.Go(func() error { return n.mesh.run(gctx) })
+		var pinned []cid.Cid
+		for _, p := range n.prefetch.Pins() {
+			if p.State == prefetch.StatePinned {
+				pinned = append(pinned, p.Root)
+			}
+		}
+		g.Go(func() error { return n.mesh.run(gctx, pinned) })
 	}
 	n.publishes.mu.Lock()
 	n.publishes.ctx = gctx

@@ -26,6 +26,9 @@ func (m *Manager) runJob(ctx context.Context, j *job) {
 	}
 	m.log.Info("pinned", "root", j.root, "bytes", j.prog.bytesDone.Load())
 	m.setState(j, StatePinned, "")
+	if m.cfg.OnPinned != nil {
+		m.cfg.OnPinned(j.root)
+	}
 	if j.recheck.Swap(false) {
 		select {
 		case m.repairs <- struct{}{}:
@@ -161,7 +164,7 @@ func (m *Manager) chain(ctx context.Context, idx *dataset.Index, originURL strin
 	}
 	src := []Source{}
 	if m.cfg.Peers != nil {
-		src = append(src, m.cfg.Peers)
+		src = append(src, m.cfg.Peers(rec.Root))
 	}
 	src = append(src, NewOriginSource(o, rec.Origin, m.cfg.Origin))
 	return NewChain(src...), nil

@@ -30,8 +30,12 @@ type Config struct {
 	Store blockstore.Store
 	// Open opens origins (with the daemon's allowlist).
 	Open OpenOrigin
-	// Peers is the mesh's block source; nil on a node without peers.
-	Peers Source
+	// Peers gives the mesh's block source for a dataset (it needs the root
+	// to find holders); nil on a node without peers.
+	Peers func(root cid.Cid) Source
+	// OnPinned, when set, is told of every pin that completes (the mesh
+	// then announces the node as a holder). It must return quickly.
+	OnPinned func(root cid.Cid)
 	// Workers is how many batches a pin fetches at once (default 4).
 	Workers int
 	// Batch is how many blocks one fetch asks for (default 16: one 16 MiB

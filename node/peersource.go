@@ -1,0 +1,144 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	blocks "github.com/ipfs/go-block-format"
+	"github.com/ipfs/go-cid"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/peerstore"
+
+	"github.com/meshcache/meshcache/prefetch"
+)
+
+// errNoHolders: no member of the region announced the dataset.
+var errNoHolders = errors.New("no peer holds the dataset")
+
+// holdersTTL is how long a DHT answer is reused: a pin asks for many
+// batches, and one lookup per batch would cost more than the batch.
+const holdersTTL = 10 * time.Second
+
+// peerSource fetches a dataset's blocks from the members of this node's
+// region that announced it, nearest (lowest measured RTT) first.
+type peerSource struct {
+	m    *meshNode
+	root cid.Cid
+}
+
+var _ prefetch.Source = peerSource{}
+
+func (s peerSource) Name() string { return prefetch.SourcePeer }
+
+func (s peerSource) Fetch(ctx context.Context, want []prefetch.Want, got prefetch.GotFunc) error {
+	holders, err := s.m.holders(ctx, s.root)
+	if err != nil {
+		return err
+	}
+	if len(holders) == 0 {
+		return fmt.Errorf("dataset %s: %w", s.root, errNoHolders)
+	}
+	byCID := make(map[string][]prefetch.Want, len(want))
+	remaining := make([]cid.Cid, 0, len(want))
+	for _, w := range want {
+		k := w.CID.KeyString()
+		if len(byCID[k]) == 0 {
+			remaining = append(remaining, w.CID)
+		}
+		byCID[k] = append(byCID[k], w)
+	}
+	var lastErr error
+	for _, h := range holders {
+		if len(remaining) == 0 {
+			return nil
+		}
+		missing, err := s.m.client.Fetch(ctx, h, remaining, func(b blocks.Block) error {
+			for _, w := range byCID[b.Cid().KeyString()] {
+				if err := got(w, b); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if err != nil {
+			lastErr = err
+		}
+		remaining = missing
+	}
+	if len(remaining) == 0 {
+		return nil
+	}
+	if lastErr == nil {
+		lastErr = errNoHolders
+	}
+	return fmt.Errorf("%d blocks of %s not found at %d peers: %w", len(remaining), s.root, len(holders), lastErr)
+}
+
+// holderCache remembers DHT answers for a short while.
+type holderCache struct {
+	mu      sync.Mutex
+	entries map[cid.Cid]holderEntry
+}
+
+type holderEntry struct {
+	peers   []peer.ID
+	expires time.Time
+}
+
+// holders finds the region's members that announced root, nearest first.
+func (m *meshNode) holders(ctx context.Context, root cid.Cid) ([]peer.ID, error) {
+	m.cache.mu.Lock()
+	e, ok := m.cache.entries[root]
+	m.cache.mu.Unlock()
+	if ok && time.Now().Before(e.expires) {
+		return e.peers, nil
+	}
+	infos, err := m.discovery.FindHolders(ctx, root, m.cfg.Region, 16)
+	if err != nil {
+		return nil, fmt.Errorf("find holders of %s: %w", root, err)
+	}
+	ps := m.host.Peerstore()
+	ids := make([]peer.ID, 0, len(infos))
+	for _, info := range infos {
+		ps.AddAddrs(info.ID, info.Addrs, peerstore.TempAddrTTL)
+		ids = append(ids, info.ID)
+	}
+	// Unknown RTT (never measured) sorts last: a peer we have timed is a
+	// safer first choice than one we know nothing of.
+	sort.SliceStable(ids, func(i, j int) bool {
+		a, b := ps.LatencyEWMA(ids[i]), ps.LatencyEWMA(ids[j])
+		if (a == 0) != (b == 0) {
+			return a != 0
+		}
+		return a < b
+	})
+	m.cache.mu.Lock()
+	m.cache.entries[root] = holderEntry{peers: ids, expires: time.Now().Add(holdersTTL)}
+	m.cache.mu.Unlock()
+	return ids, nil
+}
+
+// announce provides root as held by this node, in the background: the DHT
+// round trips must not hold up the pin that just finished.
+func (m *meshNode) announce(root cid.Cid) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.ctx == nil || m.ctx.Err() != nil {
+		return
+	}
+	ctx := m.ctx
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		if err := m.discovery.Provide(ctx, root, m.cfg.Region); err != nil && ctx.Err() == nil {
+			m.log.Warn("announce dataset", "root", root, "err", err)
+		}
+	}()
+}
