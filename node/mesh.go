@@ -167,3 +167,21 @@ func noMesh() error {
 	return api.Errorf(http.StatusNotImplemented, api.CodeNotAvailable,
 		"this daemon runs without the peer-to-peer mesh: start it with --cluster-key FILE (see `meshcache keygen`)")
 }
+
+// FindHolders lists the members of this node's region that announced root
+// (peer IDs, nearest first). It is for diagnostics and demos; pins and
+// reads find holders by themselves.
+func (n *Node) FindHolders(ctx context.Context, root cid.Cid) ([]string, error) {
+	if n.mesh == nil {
+		return nil, noMesh()
+	}
+	infos, err := n.mesh.discovery.FindHolders(ctx, root, n.mesh.cfg.Region, 16)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, 0, len(infos))
+	for _, i := range infos {
+		out = append(out, i.ID.String())
+	}
+	return out, nil
+}
