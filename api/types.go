@@ -185,6 +185,9 @@ type PeerStats struct {
 	Connected     int   `json:"connected"`
 	BytesSent     int64 `json:"bytes_sent"`
 	BytesReceived int64 `json:"bytes_received"`
+	// BadBlocks counts blocks peers sent that did not match their CID
+	// (rejected, fetched elsewhere).
+	BadBlocks int64 `json:"bad_blocks"`
 }
 
 // APIStats are the API's own counters since start.

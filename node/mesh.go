@@ -185,3 +185,16 @@ func (n *Node) FindHolders(ctx context.Context, root cid.Cid) ([]string, error) 
 	}
 	return out, nil
 }
+
+// stats sums the block exchange's counters over peers.
+func (m *meshNode) stats() *api.PeerStats {
+	st := &api.PeerStats{Connected: len(m.peers())}
+	for _, ps := range m.blocks.Stats() {
+		st.BytesSent += ps.BytesSent
+	}
+	for _, ps := range m.client.Stats() {
+		st.BytesReceived += ps.BytesReceived
+		st.BadBlocks += ps.BadBlocks
+	}
+	return st
+}

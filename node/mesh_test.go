@@ -143,6 +143,14 @@ func TestMeshPinFromPeers(t *testing.T) {
 			t.Fatalf("member %d pinned %+v: want all %d bytes from peers, none from the origin", i+1, st.BySource, sizeOf(files))
 		}
 		checkAllFiles(ctx, t, d.c, root, dir, files)
+		stats, err := d.c.Stats(ctx)
+		if err != nil || stats.Peers == nil || stats.Peers.BytesReceived != sizeOf(files) || stats.Peers.BadBlocks != 0 {
+			t.Fatalf("member %d peer stats %+v, %v: want %d bytes received, no bad blocks", i+1, stats.Peers, err, sizeOf(files))
+		}
+		metrics, err := d.c.Metrics(ctx)
+		if err != nil || !strings.Contains(string(metrics), "meshcache_peer_received_bytes_total") {
+			t.Fatalf("member %d metrics lack peer counters: %v", i+1, err)
+		}
 		ps, err := d.c.Peers(ctx)
 		if err != nil || !hasPeer(ps, idA.PeerID, "quic-v1") {
 			t.Fatalf("member %d peers %+v, %v: want the first daemon over QUIC", i+1, ps, err)

@@ -35,6 +35,10 @@ func newCollector(n *Node) *collector {
 		"pins":           desc("pins", "Pins by state.", "state"),
 		"source":         desc("fetched_bytes_total", "Bytes obtained by pins and reads, by source.", "source"),
 		"origin":         desc("origin_read_bytes_total", "Bytes read from each origin.", "origin"),
+		"peers":          desc("peers_connected", "Connected cluster members."),
+		"peer_sent":      desc("peer_sent_bytes_total", "Block bytes served to peers."),
+		"peer_received":  desc("peer_received_bytes_total", "Block bytes received from peers."),
+		"peer_bad":       desc("peer_bad_blocks_total", "Blocks from peers that did not match their CID (rejected)."),
 	}}
 }
 
@@ -72,6 +76,12 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	k("source", st.BytesBySource.Local, "local")
 	k("source", st.BytesBySource.Peer, "peer")
 	k("source", st.BytesBySource.Origin, "origin")
+	if p := st.Peers; p != nil {
+		g("peers", int64(p.Connected))
+		k("peer_sent", p.BytesSent)
+		k("peer_received", p.BytesReceived)
+		k("peer_bad", p.BadBlocks)
+	}
 	for _, o := range st.Origins {
 		k("origin", o.BytesRead, o.Origin)
 	}

@@ -205,6 +205,9 @@ func (n *Node) stats(ctx context.Context) (api.Stats, error) {
 			st.Pins.Pinning++
 		}
 	}
+	if n.mesh != nil {
+		st.Peers = n.mesh.stats()
+	}
 	by := n.prefetch.BytesBySource()
 	st.BytesBySource = api.SourceBytes{Local: by[prefetch.SourceLocal], Peer: by[prefetch.SourcePeer], Origin: by[prefetch.SourceOrigin]}
 	for u, b := range n.origins.BytesRead() {
