@@ -174,3 +174,66 @@ func waitHolders(ctx context.Context, t *testing.T, d *testDaemon, root cid.Cid)
 		time.Sleep(100 * time.Millisecond)
 	}
 }
+
+// TestMeshHolderStopsMidPin: a holder that goes away while it serves a pin
+// costs nothing but a retry: the pin completes from the other holder or the
+// origin, byte-identical.
+func TestMeshHolderStopsMidPin(t *testing.T) {
+	ctx := testContext(t, 2*time.Minute)
+	key := writeKey(t)
+	dir := t.TempDir()
+	files := []fixtureFile{{"big-1.bin", 48 * mib}, {"big-2.bin", 32*mib + 5}}
+	writeFixture(t, dir, files)
+	originURL := "file://" + dir
+	start := func(bootstrap ...string) *testDaemon {
+		return startDaemon(t, Config{AllowOrigins: []string{originURL}, Mesh: MeshConfig{
+			ClusterKeys: []string{key}, Listen: []string{"/ip4/127.0.0.1/udp/0/quic-v1"}, Bootstrap: bootstrap, Region: "eu",
+		}})
+	}
+	a := start()
+	idA, err := a.c.ID(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := publish(ctx, t, a.c, api.PublishRequest{Origin: originURL})
+	mustPin(ctx, t, a.c, root, "")
+	b := start(idA.Addrs[0])
+	waitHolders(ctx, t, b, root)
+	if _, err := b.c.Pin(ctx, root, originURL); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		st, err := b.c.PinStatus(ctx, root)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.BySource.Peer > 0 {
+			break
+		}
+		if st.Done() || time.Now().After(deadline) {
+			t.Fatalf("pin never started reading from the peer: %+v", st)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	// Closing the holder's host cuts its connections at once, as a crash
+	// or a dead link would; a graceful stop would let it finish serving.
+	if err := a.n.mesh.host.Close(); err != nil {
+		t.Fatalf("close the holder's host: %v", err)
+	}
+	st, err := b.c.WaitPin(ctx, root, 20*time.Millisecond, nil)
+	if err != nil || st.State != api.PinPinned {
+		t.Fatalf("pin after the holder stopped: %+v, %v", st, err)
+	}
+	if st.BySource.Peer+st.BySource.Origin != sizeOf(files) {
+		t.Fatalf("bytes by source %+v do not add up to the dataset's %d", st.BySource, sizeOf(files))
+	}
+	// With the only holder gone mid-pin, the rest came from the origin;
+	// were it all from the peer, the holder stopped too late to test
+	// anything.
+	if st.BySource.Origin == 0 {
+		t.Fatalf("the whole pin came from the peer (%+v): the holder was stopped after it finished", st.BySource)
+	}
+	t.Logf("bytes by source after the holder stopped: %+v", st.BySource)
+	checkAllFiles(ctx, t, b.c, root, dir, files)
+}
