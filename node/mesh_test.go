@@ -84,6 +84,13 @@ func TestMeshMembership(t *testing.T) {
 	}
 }
 
+// originMember is a mesh daemon of region "eu" that may read originURL.
+func originMember(t *testing.T, key, originURL string, bootstrap ...string) *testDaemon {
+	return startDaemon(t, Config{AllowOrigins: []string{originURL}, Mesh: MeshConfig{
+		ClusterKeys: []string{key}, Listen: []string{"/ip4/127.0.0.1/udp/0/quic-v1"}, Bootstrap: bootstrap, Region: "eu",
+	}})
+}
+
 func hasPeer(ps []api.PeerInfo, id, transport string) bool {
 	for _, p := range ps {
 		if p.PeerID == id && (transport == "" || p.Transport == transport) && p.Authenticated {
@@ -122,11 +129,7 @@ func TestMeshPinFromPeers(t *testing.T) {
 	files := append([]fixtureFile{{"shard-a.bin", 5*mib + 3}, {"shard-b.bin", 3 * mib}}, standardFiles...)
 	writeFixture(t, dir, files)
 	originURL := "file://" + dir
-	start := func(bootstrap ...string) *testDaemon {
-		return startDaemon(t, Config{AllowOrigins: []string{originURL}, Mesh: MeshConfig{
-			ClusterKeys: []string{key}, Listen: []string{"/ip4/127.0.0.1/udp/0/quic-v1"}, Bootstrap: bootstrap, Region: "eu",
-		}})
-	}
+	start := func(bootstrap ...string) *testDaemon { return originMember(t, key, originURL, bootstrap...) }
 	a := start()
 	idA, err := a.c.ID(ctx)
 	if err != nil {
@@ -185,11 +188,7 @@ func TestMeshHolderStopsMidPin(t *testing.T) {
 	files := []fixtureFile{{"big-1.bin", 48 * mib}, {"big-2.bin", 32*mib + 5}}
 	writeFixture(t, dir, files)
 	originURL := "file://" + dir
-	start := func(bootstrap ...string) *testDaemon {
-		return startDaemon(t, Config{AllowOrigins: []string{originURL}, Mesh: MeshConfig{
-			ClusterKeys: []string{key}, Listen: []string{"/ip4/127.0.0.1/udp/0/quic-v1"}, Bootstrap: bootstrap, Region: "eu",
-		}})
-	}
+	start := func(bootstrap ...string) *testDaemon { return originMember(t, key, originURL, bootstrap...) }
 	a := start()
 	idA, err := a.c.ID(ctx)
 	if err != nil {
