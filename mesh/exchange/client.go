@@ -27,9 +27,12 @@ type ClientConfig struct {
 	// PerPeer caps batches in flight to one peer over all Fetch calls;
 	// keep it at or below the servers' PerPeerRequests. Default 16.
 	PerPeer int
-	// BatchTimeout bounds one batch, from opening its stream to its last
-	// answer. Default 60 s.
-	BatchTimeout time.Duration
+	// IdleTimeout is the longest a batch waits for the peer's next frame
+	// (opening the stream, a block, a DONT_HAVE, or a keepalive the owner
+	// of a piece sends while fetching it): a stopped or stalled peer is
+	// given up after it, however long the batch as a whole takes. Default
+	// 15 s.
+	IdleTimeout time.Duration
 	Logger       *slog.Logger
 }
 
@@ -43,8 +46,8 @@ func (c ClientConfig) withDefaults() ClientConfig {
 	if c.PerPeer == 0 {
 		c.PerPeer = 16
 	}
-	if c.BatchTimeout == 0 {
-		c.BatchTimeout = 60 * time.Second
+	if c.IdleTimeout == 0 {
+		c.IdleTimeout = 15 * time.Second
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
@@ -61,8 +64,8 @@ func (c ClientConfig) Validate() error {
 		return fmt.Errorf("exchange client: InFlight %d, want >= 1", c.InFlight)
 	case c.PerPeer < 1:
 		return fmt.Errorf("exchange client: PerPeer %d, want >= 1", c.PerPeer)
-	case c.BatchTimeout < 0:
-		return errors.New("exchange client: negative BatchTimeout")
+	case c.IdleTimeout < 0:
+		return errors.New("exchange client: negative IdleTimeout")
 	}
 	return nil
 }
@@ -96,6 +99,34 @@ func (c *Client) Stats() map[peer.ID]PeerStats { return c.stats.snapshot() }
 // ErrTimeout or a stream error) for the peer's faults, the context's error,
 // or got's error. After a failure the remaining batches are abandoned.
 func (c *Client) Fetch(ctx context.Context, p peer.ID, cids []cid.Cid, got func(blocks.Block) error) ([]cid.Cid, error) {
+	return c.fetch(ctx, p, request{cids: cids}, got)
+}
+
+// Want is a block asked for with its place in a dataset: its leaf index.
+type Want struct {
+	CID  cid.Cid
+	Leaf int64
+}
+
+// FetchOwned asks p for blocks of dataset root as the owner of their
+// pieces: p answers at once with the blocks it holds and, for those it is
+// fetching itself as their piece's owner, once they land, sending
+// keepalives meanwhile (a peer that goes silent for IdleTimeout fails with
+// ErrTimeout). Results and errors are as Fetch's.
+func (c *Client) FetchOwned(ctx context.Context, p peer.ID, root cid.Cid, wants []Want, got func(blocks.Block) error) ([]cid.Cid, error) {
+	if !root.Defined() {
+		return nil, errors.New("exchange client: FetchOwned without a dataset root")
+	}
+	req := request{root: root, cids: make([]cid.Cid, len(wants)), leaves: make([]int64, len(wants))}
+	for i, w := range wants {
+		req.cids[i], req.leaves[i] = w.CID, w.Leaf
+	}
+	return c.fetch(ctx, p, req, got)
+}
+
+// fetch runs req in batches; see Fetch.
+func (c *Client) fetch(ctx context.Context, p peer.ID, req request, got func(blocks.Block) error) ([]cid.Cid, error) {
+	cids := req.cids
 	if len(cids) == 0 {
 		return nil, nil
 	}
@@ -129,7 +160,11 @@ func (c *Client) Fetch(ctx context.Context, p peer.ID, cids []cid.Cid, got func(
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			if err := c.fetchBatch(ctx, p, cids[start:end], delivered[start:end], got); err != nil {
+			batch := request{root: req.root, cids: cids[start:end]}
+			if req.leaves != nil {
+				batch.leaves = req.leaves[start:end]
+			}
+			if err := c.fetchBatch(ctx, p, batch, delivered[start:end], got); err != nil {
 				fail(err)
 			}
 		}()
@@ -153,16 +188,21 @@ func (c *Client) Fetch(ctx context.Context, p peer.ID, cids []cid.Cid, got func(
 
 // fetchBatch runs one request on its own stream and marks delivered[i] for
 // each block handed to got.
-func (c *Client) fetchBatch(ctx context.Context, p peer.ID, cids []cid.Cid, delivered []bool, got func(blocks.Block) error) error {
+func (c *Client) fetchBatch(ctx context.Context, p peer.ID, req request, delivered []bool, got func(blocks.Block) error) error {
 	release, err := c.limit.acquire(ctx, p)
 	if err != nil {
 		return context.Cause(ctx)
 	}
 	defer release()
 	pc := c.stats.of(p)
-	bctx, cancel := context.WithTimeoutCause(ctx, c.cfg.BatchTimeout, ErrTimeout)
-	defer cancel()
-	err = c.runBatch(bctx, p, pc, cids, delivered, got)
+	bctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	// The idle timer cancels the batch when the peer stays silent; every
+	// frame read pushes it back.
+	idle := time.AfterFunc(c.cfg.IdleTimeout, func() { cancel(ErrTimeout) })
+	defer idle.Stop()
+	alive := func() { idle.Reset(c.cfg.IdleTimeout) }
+	err = c.runBatch(bctx, p, pc, req, delivered, got, alive)
 	if err == nil {
 		return nil
 	}
@@ -193,8 +233,9 @@ type gotError struct{ err error }
 
 func (e gotError) Error() string { return e.err.Error() }
 
-func (c *Client) runBatch(ctx context.Context, p peer.ID, pc *peerCounters, cids []cid.Cid, delivered []bool, got func(blocks.Block) error) error {
-	req, err := appendRequest(nil, cids)
+func (c *Client) runBatch(ctx context.Context, p peer.ID, pc *peerCounters, req request, delivered []bool, got func(blocks.Block) error, alive func()) error {
+	cids := req.cids
+	frame, err := appendRequest(nil, req)
 	if err != nil {
 		return err
 	}
@@ -206,14 +247,15 @@ func (c *Client) runBatch(ctx context.Context, p peer.ID, pc *peerCounters, cids
 	// batch timeout reset the stream to end them.
 	stop := context.AfterFunc(ctx, func() { _ = st.Reset() })
 	defer stop()
-	if _, err := st.Write(req); err != nil {
+	alive()
+	if _, err := st.Write(frame); err != nil {
 		_ = st.Reset()
 		return fmt.Errorf("send request: %w", err)
 	}
 	_ = st.CloseWrite()
 	r := bufio.NewReaderSize(st, 16<<10)
 	for i, want := range cids {
-		blk, err := c.readOne(r, p, pc, want)
+		blk, err := c.readOne(r, p, pc, want, alive)
 		if err != nil {
 			_ = st.Reset()
 			return err
@@ -241,11 +283,21 @@ func (c *Client) runBatch(ctx context.Context, p peer.ID, pc *peerCounters, cids
 }
 
 // readOne reads the answer for want: a verified block, or nil for
-// DONT_HAVE.
-func (c *Client) readOne(r *bufio.Reader, p peer.ID, pc *peerCounters, want cid.Cid) (blocks.Block, error) {
+// DONT_HAVE. Keepalives before the answer call alive.
+func (c *Client) readOne(r *bufio.Reader, p peer.ID, pc *peerCounters, want cid.Cid, alive func()) (blocks.Block, error) {
 	status, size, err := readAnswer(r)
+	waited := false
+	for err == nil && status == statusPending {
+		alive()
+		waited = true
+		status, size, err = readAnswer(r)
+	}
 	if err != nil {
 		return nil, protocolError(p, want, err)
+	}
+	alive()
+	if waited {
+		pc.waits.Add(1)
 	}
 	switch status {
 	case statusDontHave:

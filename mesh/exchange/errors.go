@@ -19,8 +19,9 @@ var (
 	// ErrBusy: the peer has too many of our requests in flight; retry later
 	// or elsewhere.
 	ErrBusy = errors.New("peer busy")
-	// ErrTimeout: a batch did not complete within ClientConfig.BatchTimeout.
-	ErrTimeout = errors.New("batch timed out")
+	// ErrTimeout: the peer sent nothing for ClientConfig.IdleTimeout
+	// during a batch: it is stopped, stalled or cut off.
+	ErrTimeout = errors.New("peer silent past the idle timeout")
 )
 
 // PeerError is a failure attributable to one peer (and, for a bad block,

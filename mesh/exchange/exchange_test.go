@@ -184,7 +184,7 @@ func TestCancelMidBatch(t *testing.T) {
 	}
 }
 
-func TestBatchTimeout(t *testing.T) {
+func TestIdleTimeout(t *testing.T) {
 	held := randomBlocks(t, 2, 1000)
 	keys := loadKeys(t)
 	server, client := newNode(t, keys), newNode(t, keys)
@@ -199,7 +199,7 @@ func TestBatchTimeout(t *testing.T) {
 	})
 	srv, _ := exchange.NewServer(server, exchange.ServerConfig{Blocks: getter, Wrap: server.auth.Wrap, Logger: quiet()})
 	defer srv.Close()
-	cl, _ := exchange.NewClient(client, exchange.ClientConfig{BatchTimeout: 300 * time.Millisecond, Logger: quiet()})
+	cl, _ := exchange.NewClient(client, exchange.ClientConfig{IdleTimeout: 300 * time.Millisecond, Logger: quiet()})
 	connect(t, client, server)
 	missing, err := cl.Fetch(ctxT(t, 10*time.Second), server.id(), cidsOf(held), newCollector().add)
 	var pe *exchange.PeerError
@@ -316,7 +316,7 @@ func TestConfigValidate(t *testing.T) {
 			t.Errorf("server config %+v accepted", c)
 		}
 	}
-	for _, c := range []exchange.ClientConfig{{BatchSize: -1}, {BatchSize: exchange.MaxBatch + 1}, {InFlight: -2}, {BatchTimeout: -1}} {
+	for _, c := range []exchange.ClientConfig{{BatchSize: -1}, {BatchSize: exchange.MaxBatch + 1}, {InFlight: -2}, {IdleTimeout: -1}} {
 		if _, err := exchange.NewClient(h, c); err == nil {
 			t.Errorf("client config %+v accepted", c)
 		}

@@ -75,7 +75,7 @@ func TestMaliciousServer(t *testing.T) {
 	}
 	keys := loadKeys(t)
 	mal, client := newNode(t, keys), newNode(t, keys)
-	cl, _ := exchange.NewClient(client, exchange.ClientConfig{BatchTimeout: 5 * time.Second, Logger: quiet()})
+	cl, _ := exchange.NewClient(client, exchange.ClientConfig{IdleTimeout: 5 * time.Second, Logger: quiet()})
 	connect(t, client, mal)
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -53,7 +53,21 @@ type ServerConfig struct {
 	// WriteTimeout bounds writing one block, so a peer that stops reading
 	// releases its share of the limits. Default 30 s.
 	WriteTimeout time.Duration
-	Logger       *slog.Logger
+	// Pending, when set, is asked about a block the node does not hold
+	// that a peer requested with its place in a dataset (root and leaf
+	// index): it returns a channel that is closed when the node's own
+	// fetch of that block ends (it landed, or the fetch gave up), or nil
+	// when the node is not fetching it as the owner of its piece. The
+	// server then waits, sending keepalives, instead of answering
+	// DONT_HAVE, so that peers queue their wants at a piece's owner.
+	// Pending must not start a fetch on the peer's behalf.
+	Pending func(root cid.Cid, leaf int64, c cid.Cid) <-chan struct{}
+	// KeepAlive is how often a keepalive goes out while waiting for a
+	// pending block; keep it well below clients' IdleTimeout. Default 1 s.
+	KeepAlive time.Duration
+	// MaxWait bounds one wait for a pending block. Default 10 min.
+	MaxWait time.Duration
+	Logger  *slog.Logger
 }
 
 func (c ServerConfig) withDefaults() ServerConfig {
@@ -72,6 +86,12 @@ func (c ServerConfig) withDefaults() ServerConfig {
 	if c.WriteTimeout == 0 {
 		c.WriteTimeout = 30 * time.Second
 	}
+	if c.KeepAlive == 0 {
+		c.KeepAlive = time.Second
+	}
+	if c.MaxWait == 0 {
+		c.MaxWait = 10 * time.Minute
+	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
@@ -89,7 +109,7 @@ func (c ServerConfig) Validate() error {
 		return fmt.Errorf("exchange server: PerPeerRequests %d, want >= 1", c.PerPeerRequests)
 	case c.MaxBytesInFlight < MaxBlockSize:
 		return fmt.Errorf("exchange server: MaxBytesInFlight %d, want >= %d", c.MaxBytesInFlight, MaxBlockSize)
-	case c.RequestTimeout < 0 || c.WriteTimeout < 0:
+	case c.RequestTimeout < 0 || c.WriteTimeout < 0 || c.KeepAlive < 0 || c.MaxWait < 0:
 		return errors.New("exchange server: negative timeout")
 	}
 	return nil
@@ -211,13 +231,17 @@ func (s *Server) handle(st network.Stream) {
 // serve reads one request and answers every CID in order.
 func (s *Server) serve(st network.Stream, pc *peerCounters) error {
 	_ = st.SetReadDeadline(time.Now().Add(s.cfg.RequestTimeout))
-	cids, err := readRequest(bufio.NewReaderSize(st, 512), s.cfg.MaxBatch)
+	req, err := readRequest(bufio.NewReaderSize(st, 512), s.cfg.MaxBatch)
 	if err != nil {
 		return fmt.Errorf("read request: %w", err)
 	}
 	w := bufio.NewWriterSize(st, 4096)
-	for _, c := range cids {
-		if err := s.answer(st, w, c, pc); err != nil {
+	for i, c := range req.cids {
+		leaf := int64(-1)
+		if req.leaves != nil {
+			leaf = req.leaves[i]
+		}
+		if err := s.answer(st, w, req.root, leaf, c, pc); err != nil {
 			return fmt.Errorf("answer %s: %w", c, err)
 		}
 	}
@@ -225,18 +249,18 @@ func (s *Server) serve(st network.Stream, pc *peerCounters) error {
 	return w.Flush()
 }
 
-// answer writes one CID's answer. Block bytes are reserved against
-// MaxBytesInFlight at the largest size before the read, so that many slow
-// peers cannot make the server hold more than the limit in memory.
-func (s *Server) answer(st network.Stream, w *bufio.Writer, c cid.Cid, pc *peerCounters) error {
-	if err := s.bytes.Acquire(s.ctx, MaxBlockSize); err != nil {
-		return fmt.Errorf("wait for memory: %w", err)
-	}
-	held := int64(MaxBlockSize)
-	defer func() { s.bytes.Release(held) }()
-	blk, err := s.cfg.Blocks.Get(s.ctx, c)
-	if err == nil && len(blk.RawData()) > MaxBlockSize {
-		err = fmt.Errorf("block of %d bytes exceeds the protocol limit", len(blk.RawData()))
+// answer writes one CID's answer: the block if the node holds it, after a
+// wait if the node is fetching it as its piece's owner, else DONT_HAVE.
+func (s *Server) answer(st network.Stream, w *bufio.Writer, root cid.Cid, leaf int64, c cid.Cid, pc *peerCounters) error {
+	blk, held, err := s.local(c)
+	if format.IsNotFound(err) && root.Defined() && s.cfg.Pending != nil {
+		if landed := s.cfg.Pending(root, leaf, c); landed != nil {
+			pc.waits.Add(1)
+			if err := s.await(st, w, landed); err != nil {
+				return err
+			}
+			blk, held, err = s.local(c)
+		}
 	}
 	if err != nil {
 		if !format.IsNotFound(err) {
@@ -245,9 +269,8 @@ func (s *Server) answer(st network.Stream, w *bufio.Writer, c cid.Cid, pc *peerC
 		pc.dontHave.Add(1)
 		return w.WriteByte(statusDontHave)
 	}
+	defer s.bytes.Release(held)
 	data := blk.RawData()
-	s.bytes.Release(held - int64(len(data)))
-	held = int64(len(data))
 	_ = st.SetWriteDeadline(time.Now().Add(s.cfg.WriteTimeout))
 	var hdr [1 + 10]byte
 	if _, err := w.Write(appendBlockHeader(hdr[:0], len(data))); err != nil {
@@ -265,4 +288,54 @@ func (s *Server) answer(st network.Stream, w *bufio.Writer, c cid.Cid, pc *peerC
 	pc.bytesSent.Add(int64(len(data)))
 	pc.blocksSent.Add(1)
 	return nil
+}
+
+// local reads c from the Getter with its size reserved against
+// MaxBytesInFlight: the largest size before the read, so that many slow
+// peers cannot make the server hold more than the limit in memory, then
+// the block's own. The caller releases held once the block is written;
+// nothing is held on error.
+func (s *Server) local(c cid.Cid) (blk blocks.Block, held int64, err error) {
+	if err := s.bytes.Acquire(s.ctx, MaxBlockSize); err != nil {
+		return nil, 0, fmt.Errorf("wait for memory: %w", err)
+	}
+	blk, err = s.cfg.Blocks.Get(s.ctx, c)
+	if err == nil && len(blk.RawData()) > MaxBlockSize {
+		err = fmt.Errorf("block of %d bytes exceeds the protocol limit", len(blk.RawData()))
+	}
+	if err != nil {
+		s.bytes.Release(MaxBlockSize)
+		return nil, 0, err
+	}
+	held = int64(len(blk.RawData()))
+	s.bytes.Release(MaxBlockSize - held)
+	return blk, held, nil
+}
+
+// await waits for landed, sending a keepalive every KeepAlive so that the
+// peer can tell a busy owner from a stalled one. It holds no memory
+// reservation while it waits.
+func (s *Server) await(st network.Stream, w *bufio.Writer, landed <-chan struct{}) error {
+	tick := time.NewTicker(s.cfg.KeepAlive)
+	defer tick.Stop()
+	limit := time.NewTimer(s.cfg.MaxWait)
+	defer limit.Stop()
+	for {
+		select {
+		case <-landed:
+			return nil
+		case <-limit.C:
+			return nil // answered from whatever the store holds by now
+		case <-s.ctx.Done():
+			return s.ctx.Err()
+		case <-tick.C:
+			_ = st.SetWriteDeadline(time.Now().Add(s.cfg.WriteTimeout))
+			if err := w.WriteByte(statusPending); err != nil {
+				return err
+			}
+			if err := w.Flush(); err != nil {
+				return fmt.Errorf("send keepalive: %w", err)
+			}
+		}
+	}
 }

@@ -18,11 +18,15 @@ type PeerStats struct {
 	BadBlocks      int64 // blocks that failed verification
 	Busy           int64 // requests refused because too many were in flight
 	Errors         int64 // requests that failed otherwise
+	// Waits counts answers that waited for a block the server was
+	// fetching as its piece's owner (server side) or that arrived after
+	// keepalives (client side).
+	Waits int64
 }
 
 type peerCounters struct {
 	bytesSent, blocksSent, bytesReceived, blocksReceived atomic.Int64
-	dontHave, badBlocks, busy, errors                    atomic.Int64
+	dontHave, badBlocks, busy, errors, waits             atomic.Int64
 }
 
 // counters keeps PeerStats per peer. Entries live as long as the owner:
@@ -59,6 +63,7 @@ func (c *counters) snapshot() map[peer.ID]PeerStats {
 			BadBlocks:      pc.badBlocks.Load(),
 			Busy:           pc.busy.Load(),
 			Errors:         pc.errors.Load(),
+			Waits:          pc.waits.Load(),
 		}
 	}
 	return out
