@@ -54,6 +54,30 @@ func TestCluster(t *testing.T) {
 		}
 	})
 
+	t.Run("wants apart from holders", func(t *testing.T) {
+		ds := testRoot("wanted")
+		for _, n := range nodes[:3] {
+			if err := n.d.Want(ctx, ds, "A"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := nodes[4].d.Provide(ctx, ds, "A"); err != nil {
+			t.Fatal(err)
+		}
+		waitFound(t, "wanters", nodes[5].d.FindWanters, ds, "A", nodes[0].id(), nodes[1].id(), nodes[2].id())
+		waitFound(t, "wanters, itself excluded", nodes[0].d.FindWanters, ds, "A", nodes[1].id(), nodes[2].id())
+		waitFound(t, "holders", nodes[5].d.FindHolders, ds, "A", nodes[4].id())
+		waitFound(t, "wanters in another region", nodes[5].d.FindWanters, ds, "B")
+		provided := nodes[0].d.Provided()
+		if len(provided) != 1 || !provided[0].Want || provided[0].Root != ds {
+			t.Fatalf("Provided() = %+v, want the one want", provided)
+		}
+		nodes[0].d.Unwant(ds, "A")
+		if got := nodes[0].d.Provided(); len(got) != 0 {
+			t.Fatalf("after Unwant, Provided() = %+v", got)
+		}
+	})
+
 	t.Run("expiry and re-provide", func(t *testing.T) {
 		once, kept := testRoot("provided-once"), testRoot("re-provided")
 		if err := nodes[1].d.Provide(ctx, once, "A"); err != nil {

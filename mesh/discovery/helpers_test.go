@@ -153,24 +153,26 @@ func eventually(t *testing.T, what string, cond func() bool) {
 // storing the record have processed it.
 func waitHolders(t *testing.T, n *node, root cid.Cid, region string, want ...peer.ID) {
 	t.Helper()
+	for _, ai := range waitFound(t, "holders", n.d.FindHolders, root, region, want...) {
+		if len(ai.Addrs) == 0 {
+			t.Fatalf("holder %s returned without addresses", ai.ID)
+		}
+	}
+}
+
+// waitFound waits until find(root, region) returns exactly want.
+func waitFound(t *testing.T, what string, find func(context.Context, cid.Cid, string, int) ([]peer.AddrInfo, error), root cid.Cid, region string, want ...peer.ID) []peer.AddrInfo {
+	t.Helper()
 	slices.Sort(want)
-	var got []peer.ID
-	var err error
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		var infos []peer.AddrInfo
-		infos, err = n.d.FindHolders(context.Background(), root, region, 10)
-		got = ids(infos)
+		infos, err := find(context.Background(), root, region, 10)
+		got := ids(infos)
 		if err == nil && slices.Equal(got, want) {
-			for _, ai := range infos {
-				if len(ai.Addrs) == 0 {
-					t.Fatalf("holder %s returned without addresses", ai.ID)
-				}
-			}
-			return
+			return infos
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("holders of %s in %q: %v, %v; want %v", root, region, got, err, want)
+			t.Fatalf("%s of %s in %q: %v, %v; want %v", what, root, region, got, err, want)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

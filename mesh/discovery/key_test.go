@@ -40,6 +40,17 @@ func TestProviderKey(t *testing.T) {
 			t.Fatal("key equals the dataset root: block-level lookups would hit it")
 		}
 	}
+	// Want records live under other keys than holder records.
+	for _, region := range []string{"A", "B", ""} {
+		w, err := discovery.WantKey(r1, region)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if prev, ok := distinct[w]; ok || w == k(r1, region) {
+			t.Fatalf("want key of %s/%q collides with %s", r1, region, prev)
+		}
+		distinct[w] = "want " + region
+	}
 	// The derivation is part of the protocol; pin one value.
 	const golden = "bafkreia5uelwm32laqwfuh7jivz5v3q7ahmuldqjleeve77pj7vhfcjr7e"
 	if got := k(r1, "eu-west").String(); got != golden {

@@ -16,29 +16,52 @@ import (
 // means the record was not placed now (for example, no member known yet);
 // the pair stays in the set and Run retries it.
 func (d *Discovery) Provide(ctx context.Context, root cid.Cid, region string) error {
-	key, err := ProviderKey(root, region)
-	if err != nil {
-		return err
-	}
-	d.mu.Lock()
-	d.provided[Provision{Root: root, Region: region}] = struct{}{}
-	d.mu.Unlock()
-	return d.provideKey(ctx, key, root, region)
+	return d.provide(ctx, Provision{Root: root, Region: region})
 }
 
 // Unprovide stops re-providing (root, region); records already placed
 // lapse within RecordTTL.
 func (d *Discovery) Unprovide(root cid.Cid, region string) {
+	d.unprovide(Provision{Root: root, Region: region})
+}
+
+// Want records this node as pinning dataset root in region, kept like
+// Provide's records until Unwant.
+func (d *Discovery) Want(ctx context.Context, root cid.Cid, region string) error {
+	return d.provide(ctx, Provision{Root: root, Region: region, Want: true})
+}
+
+// Unwant stops re-recording the want of (root, region).
+func (d *Discovery) Unwant(root cid.Cid, region string) {
+	d.unprovide(Provision{Root: root, Region: region, Want: true})
+}
+
+func (d *Discovery) provide(ctx context.Context, p Provision) error {
+	key, err := p.key()
+	if err != nil {
+		return err
+	}
 	d.mu.Lock()
-	delete(d.provided, Provision{Root: root, Region: region})
+	d.provided[p] = struct{}{}
+	d.mu.Unlock()
+	return d.provideKey(ctx, key, p)
+}
+
+func (d *Discovery) unprovide(p Provision) {
+	d.mu.Lock()
+	delete(d.provided, p)
 	d.mu.Unlock()
 }
 
-func (d *Discovery) provideKey(ctx context.Context, key, root cid.Cid, region string) error {
+func (d *Discovery) provideKey(ctx context.Context, key cid.Cid, p Provision) error {
 	ctx, cancel := context.WithTimeout(ctx, d.cfg.LookupTimeout)
 	defer cancel()
 	if err := d.dht.Provide(ctx, key, true); err != nil {
-		return fmt.Errorf("provide dataset %s in region %q: %w", root, region, err)
+		what := "provide"
+		if p.Want {
+			what = "record want of"
+		}
+		return fmt.Errorf("%s dataset %s in region %q: %w", what, p.Root, p.Region, err)
 	}
 	return nil
 }
@@ -47,7 +70,18 @@ func (d *Discovery) provideKey(ctx context.Context, key, root cid.Cid, region st
 // <= 0) that provide dataset root in region, this node excluded. Holders
 // in other regions are under other keys and never returned.
 func (d *Discovery) FindHolders(ctx context.Context, root cid.Cid, region string, limit int) ([]peer.AddrInfo, error) {
-	key, err := ProviderKey(root, region)
+	return d.find(ctx, Provision{Root: root, Region: region}, limit)
+}
+
+// FindWanters returns up to limit members (DefaultHolderLimit when limit
+// <= 0) recorded as pinning dataset root in region, this node excluded.
+func (d *Discovery) FindWanters(ctx context.Context, root cid.Cid, region string, limit int) ([]peer.AddrInfo, error) {
+	return d.find(ctx, Provision{Root: root, Region: region, Want: true}, limit)
+}
+
+func (d *Discovery) find(ctx context.Context, p Provision, limit int) ([]peer.AddrInfo, error) {
+	root, region := p.Root, p.Region
+	key, err := p.key()
 	if err != nil {
 		return nil, err
 	}
@@ -94,15 +128,27 @@ func (d *Discovery) Provided() []Provision {
 		if out[i].Region != out[j].Region {
 			return out[i].Region < out[j].Region
 		}
+		if out[i].Want != out[j].Want {
+			return !out[i].Want
+		}
 		return out[i].Root.KeyString() < out[j].Root.KeyString()
 	})
 	return out
 }
 
-// Provision is one dataset a node provides in one region.
+// Provision is one dataset a node provides (holds, or with Want, is
+// pinning) in one region.
 type Provision struct {
 	Root   cid.Cid
 	Region string
+	Want   bool
+}
+
+func (p Provision) key() (cid.Cid, error) {
+	if p.Want {
+		return WantKey(p.Root, p.Region)
+	}
+	return ProviderKey(p.Root, p.Region)
 }
 
 // Run re-provides the provided set every ReprovideInterval (and first
@@ -135,9 +181,9 @@ func (d *Discovery) reprovide(ctx context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
-		key, err := ProviderKey(p.Root, p.Region)
+		key, err := p.key()
 		if err == nil {
-			err = d.provideKey(ctx, key, p.Root, p.Region)
+			err = d.provideKey(ctx, key, p)
 		}
 		if err != nil {
 			d.log.Warn("re-provide", "root", p.Root, "region", p.Region, "err", err)
