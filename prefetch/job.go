@@ -2,12 +2,14 @@ package prefetch
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	blocks "github.com/ipfs/go-block-format"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/meshcache/meshcache/dataset"
+	"github.com/meshcache/meshcache/mesh/policy"
 )
 
 // runJob pins one dataset. A job stopped by shutdown keeps its "pinning"
@@ -37,6 +39,11 @@ func (m *Manager) runJob(ctx context.Context, j *job) {
 	}
 }
 
+// fetchAll fetches every leaf of the pin that is not local, piece by
+// piece. The pieces this node reads itself (all of them without a
+// Coordinator) go through the chain, local holders then the origin; the
+// others come from their owners through the plan, on their own workers, so
+// that waiting for an owner never holds up the pieces others wait for here.
 func (m *Manager) fetchAll(ctx context.Context, j *job) error {
 	idx, err := m.catalog.Index(ctx, j.root, j.rec.Origin)
 	if err != nil {
@@ -48,30 +55,99 @@ func (m *Manager) fetchAll(ctx context.Context, j *job) error {
 	j.prog.mu.Lock()
 	j.prog.bytesTotal, j.prog.blocksTotal = idx.TotalSize(), idx.NumLeaves()
 	j.prog.mu.Unlock()
-
 	chain, err := m.chain(ctx, idx, j.rec.Origin)
 	if err != nil {
 		return err
 	}
-	put := func(_ Want, b blocks.Block) error { return m.cfg.Store.Put(ctx, b) }
+	pieces, err := policy.NewPieces(idx.NumLeaves(), m.cfg.PieceBlocks)
+	if err != nil {
+		return err
+	}
+	var plan Plan = solo{}
+	if m.cfg.Coordinator != nil {
+		if plan, err = m.cfg.Coordinator.Join(ctx, j.root, pieces); err != nil {
+			return fmt.Errorf("join the region's pin of %s: %w", j.root, err)
+		}
+	}
+	defer plan.Close()
+	w := newPinWork(idx, pieces, plan)
+	j.work.Store(w)
+	defer func() {
+		j.work.Store(nil)
+		w.landing.close()
+	}()
+
+	// A piece may be walked twice (begun from its owner, finished from
+	// the origin): counted remembers the leaves already in the progress.
+	counted := newLeafBits(idx.NumLeaves())
+	put := func(want Want, b blocks.Block) error {
+		if err := m.cfg.Store.Put(ctx, b); err != nil {
+			return err
+		}
+		counted.add(want.Leaf)
+		w.landing.landed(b.Cid())
+		return nil
+	}
 	fetched := func(source string, n int64) {
 		j.prog.add(source, n, 1)
 		m.count(source, n)
 	}
+	local := func(l Want) {
+		if counted.add(l.Leaf) {
+			fetched(SourceLocal, l.Size)
+		}
+	}
+	theirs := make(chan int64, pieces.Count())
+	for p := range pieces.Count() {
+		if plan.Mine(p) {
+			w.mine(p)
+		} else {
+			theirs <- p
+		}
+	}
+	close(theirs)
 
 	g, gctx := errgroup.WithContext(ctx)
-	batches := make(chan []Want)
+	var fromPeers errgroup.Group
+	for range m.cfg.Workers {
+		fromPeers.Go(func() error {
+			for p := range theirs {
+				if plan.Mine(p) {
+					w.mine(p)
+					continue
+				}
+				err := m.eachBatch(gctx, idx, pieces, p, local, func(b []Want) error {
+					return plan.Fetch(gctx, p, b, func(want Want, blk blocks.Block) error {
+						if err := put(want, blk); err != nil {
+							return err
+						}
+						fetched(SourcePeer, int64(len(blk.RawData())))
+						return nil
+					})
+				})
+				switch {
+				case errors.Is(err, ErrMine):
+					w.mine(p)
+				case err != nil:
+					return err
+				}
+			}
+			return nil
+		})
+	}
 	g.Go(func() error {
-		defer close(batches)
-		return m.missing(gctx, idx, 0, idx.NumLeaves(), m.cfg.Batch, func(local Want) {
-			j.prog.add(SourceLocal, local.Size, 1)
-			m.count(SourceLocal, local.Size)
-		}, batches)
+		// Once every other piece came from its owner or became this
+		// node's, nothing more can join the queue.
+		defer w.closeOwn()
+		return fromPeers.Wait()
 	})
 	for range m.cfg.Workers {
 		g.Go(func() error {
-			for b := range batches {
-				if err := chain.Fetch(gctx, b, put, fetched); err != nil {
+			for p := range w.own {
+				err := m.eachBatch(gctx, idx, pieces, p, local, func(b []Want) error {
+					return chain.Fetch(gctx, b, put, fetched)
+				})
+				if err != nil {
 					return err
 				}
 			}
@@ -81,24 +157,24 @@ func (m *Manager) fetchAll(ctx context.Context, j *job) error {
 	return g.Wait()
 }
 
-// missing walks leaves [from, to) in the dataset's order, reports the ones
-// held locally to local and sends the others to out in batches of up to
-// batch neighbouring blocks.
-func (m *Manager) missing(ctx context.Context, idx *dataset.Index, from, to int64, batch int, local func(Want), out chan<- []Want) error {
+// eachBatch walks piece's leaves in the dataset's order, reports the ones
+// held locally to local and hands the others to fetch in batches of up to
+// Batch neighbouring blocks of one file.
+func (m *Manager) eachBatch(ctx context.Context, idx *dataset.Index, pieces policy.Pieces, piece int64, local func(Want), fetch func([]Want) error) error {
+	from, to := pieces.Range(piece)
 	var cur []Want
 	flush := func() error {
 		if len(cur) == 0 {
 			return nil
 		}
-		select {
-		case out <- cur:
-			cur = nil
-			return nil
-		case <-ctx.Done():
-			return ctx.Err()
-		}
+		b := cur
+		cur = nil
+		return fetch(b)
 	}
 	for i := from; i < to; i++ {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		w, err := want(idx, i)
 		if err != nil {
 			return err
@@ -117,7 +193,7 @@ func (m *Manager) missing(ctx context.Context, idx *dataset.Index, from, to int6
 			}
 		}
 		cur = append(cur, w)
-		if len(cur) >= batch {
+		if len(cur) >= m.cfg.Batch {
 			if err := flush(); err != nil {
 				return err
 			}

@@ -1,6 +1,9 @@
 package prefetch
 
-import "sync"
+import (
+	"sync"
+	"sync/atomic"
+)
 
 // leafSet records which wanted leaves arrived; sources may deliver
 // concurrently.
@@ -29,4 +32,16 @@ func (s *leafSet) missing(want []Want) []Want {
 		}
 	}
 	return out
+}
+
+// leafBits is a fixed-size set of leaf indexes, safe for concurrent use:
+// one bit per leaf of a dataset.
+type leafBits []atomic.Uint64
+
+func newLeafBits(n int64) leafBits { return make(leafBits, (n+63)/64) }
+
+// add puts leaf in the set and reports whether it was absent.
+func (b leafBits) add(leaf int64) bool {
+	w, bit := &b[leaf/64], uint64(1)<<(leaf%64)
+	return w.Or(bit)&bit == 0
 }

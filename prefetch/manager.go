@@ -33,6 +33,14 @@ type Config struct {
 	// Peers gives the mesh's block source for a dataset (it needs the root
 	// to find holders); nil on a node without peers.
 	Peers func(root cid.Cid) Source
+	// Coordinator, when set, shares the region's origin reads of a
+	// dataset among the members pinning it (the mesh); nil reads every
+	// piece itself.
+	Coordinator Coordinator
+	// PieceBlocks is the piece size in blocks (policy.DefaultPieceBlocks
+	// when 0). Ownership is decided per piece, so every member of a
+	// cluster must use the same value.
+	PieceBlocks int
 	// OnPinned, when set, is told of every pin that completes (the mesh
 	// then announces the node as a holder). It must return quickly.
 	OnPinned func(root cid.Cid)
@@ -62,6 +70,8 @@ func (c *Config) Validate() error {
 		return errors.New("prefetch: Config.Store is nil")
 	case c.Open == nil:
 		return errors.New("prefetch: Config.Open is nil")
+	case c.PieceBlocks < 0:
+		return fmt.Errorf("prefetch: Config.PieceBlocks %d is negative", c.PieceBlocks)
 	}
 	return nil
 }
@@ -103,6 +113,8 @@ type job struct {
 	// recheck: the store lost blocks while this pin ran; check the
 	// dataset again once it ends.
 	recheck atomic.Bool
+	// work is the running fetch's state that the block server consults.
+	work atomic.Pointer[pinWork]
 }
 
 // Manager pins datasets and serves read-through. It owns the pin goroutines:
