@@ -1,9 +1,11 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 
 	ucli "github.com/urfave/cli/v2"
 
@@ -38,6 +40,8 @@ S3 credentials come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY.`,
 			&ucli.StringFlag{Name: "region", Usage: "topology label: region", EnvVars: []string{"MESHCACHE_REGION"}},
 			&ucli.StringFlag{Name: "zone", Usage: "topology label: zone"},
 			&ucli.StringFlag{Name: "rack", Usage: "topology label: rack"},
+			&ucli.IntFlag{Name: "piece-blocks", Usage: "blocks per piece, the unit whose origin read one member of a region owns (default 64; must be the same on every member)"},
+			&ucli.DurationFlag{Name: "progress-timeout", Usage: "how long a piece's owner may stay silent before the next member takes the piece over (default 10s)"},
 			&ucli.StringFlag{Name: "log-level", Usage: "debug, info, warn or error", Value: "info"},
 			&ucli.BoolFlag{Name: "log-json", Usage: "log JSON lines"},
 			// For tests: how often the store re-verifies idle blocks
@@ -78,7 +82,12 @@ func daemonConfig(c *ucli.Context) (node.Config, error) {
 			return node.Config{}, err
 		}
 	}
+	mesh, err := meshConfig(c)
+	if err != nil {
+		return node.Config{}, err
+	}
 	return node.Config{
+		Mesh:          mesh,
 		StoreFS:       storeFS,
 		DataDir:       c.String("data"),
 		SocketPath:    daemonSocket(c),
@@ -95,6 +104,44 @@ func daemonConfig(c *ucli.Context) (node.Config, error) {
 		},
 		Logger: slog.New(h),
 	}, nil
+}
+
+// meshConfig reads the mesh flags; without --cluster-key the others are
+// refused rather than silently ignored.
+func meshConfig(c *ucli.Context) (node.MeshConfig, error) {
+	m := node.MeshConfig{
+		ClusterKeys:     c.StringSlice("cluster-key"),
+		Listen:          c.StringSlice("listen"),
+		Announce:        c.StringSlice("announce"),
+		Bootstrap:       c.StringSlice("bootstrap"),
+		Region:          c.String("region"),
+		Zone:            c.String("zone"),
+		Rack:            c.String("rack"),
+		PieceBlocks:     c.Int("piece-blocks"),
+		ProgressTimeout: c.Duration("progress-timeout"),
+	}
+	if f := c.String("bootstrap-file"); f != "" {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			return m, fmt.Errorf("--bootstrap-file: %w", err)
+		}
+		for _, line := range strings.Split(string(data), "\n") {
+			if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "#") {
+				m.Bootstrap = append(m.Bootstrap, line)
+			}
+		}
+	}
+	if m.PieceBlocks < 0 || m.ProgressTimeout < 0 {
+		return m, errors.New("--piece-blocks and --progress-timeout must not be negative")
+	}
+	if len(m.ClusterKeys) == 0 {
+		for _, f := range []string{"listen", "announce", "bootstrap", "bootstrap-file", "piece-blocks", "progress-timeout"} {
+			if c.IsSet(f) {
+				return m, fmt.Errorf("--%s needs --cluster-key FILE: without a cluster key the daemon runs without the mesh (see `meshcache keygen`)", f)
+			}
+		}
+	}
+	return m, nil
 }
 
 // daemonSocket is where the daemon listens: --socket, else

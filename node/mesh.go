@@ -5,15 +5,18 @@ import (
 	"log/slog"
 	"net/http"
 	"sort"
+	"strings"
 	"sync"
+	"time"
 
 	"github.com/ipfs/go-cid"
-	"strings"
 
 	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/meshcache/meshcache/api"
 	"github.com/meshcache/meshcache/mesh/auth"
+	"github.com/meshcache/meshcache/mesh/avail"
 	"github.com/meshcache/meshcache/mesh/discovery"
 	"github.com/meshcache/meshcache/mesh/exchange"
 	"github.com/meshcache/meshcache/mesh/host"
@@ -32,7 +35,20 @@ type MeshConfig struct {
 	Bootstrap []string
 	// Topology labels.
 	Region, Zone, Rack string
+	// PieceBlocks is the size in blocks of the pieces whose origin reads
+	// the members of a region share out (policy.DefaultPieceBlocks when
+	// 0). Every member of a cluster must use the same value.
+	PieceBlocks int
+	// ProgressTimeout is how long a piece's owner may stay silent before
+	// the next member in line takes the piece over (DefaultProgressTimeout
+	// when 0).
+	ProgressTimeout time.Duration
 }
+
+// DefaultProgressTimeout gives a piece's owner time for a slow origin
+// read (it sends keepalives meanwhile) yet lets a stopped owner cost
+// seconds, not the pin.
+const DefaultProgressTimeout = 10 * time.Second
 
 // enabled reports whether the daemon joins a mesh.
 func (c MeshConfig) enabled() bool { return len(c.ClusterKeys) > 0 }
@@ -47,12 +63,18 @@ type meshNode struct {
 	discovery *discovery.Discovery
 	blocks    *exchange.Server
 	client    *exchange.Client
+	avail     *avail.Service
 	cache     holderCache
+	penalties penalties
+	// progressTimeout is MeshConfig.ProgressTimeout with its default.
+	progressTimeout time.Duration
 
 	// announcements run in goroutines owned here, under run's context.
 	mu  sync.Mutex
 	ctx context.Context
 	wg  sync.WaitGroup
+	// tracked counts the running plans per dataset (coord.go).
+	tracked map[cid.Cid]int
 }
 
 // startMesh brings the host up and registers the protocols; run owns the
@@ -70,7 +92,13 @@ func (n *Node) startMesh(ctx context.Context) (*meshNode, error) {
 		return nil, err
 	}
 	// ctx is Run's: announcements may start as soon as pins resume.
-	m := &meshNode{cfg: cfg, log: log, host: h, ctx: ctx, cache: holderCache{entries: map[cid.Cid]holderEntry{}}}
+	m := &meshNode{cfg: cfg, log: log, host: h, ctx: ctx, cache: holderCache{entries: map[cid.Cid]holderEntry{}}, tracked: map[cid.Cid]int{}, progressTimeout: cfg.ProgressTimeout}
+	if m.progressTimeout <= 0 {
+		m.progressTimeout = DefaultProgressTimeout
+	}
+	m.penalties.log = func(p peer.ID, err error) {
+		log.Warn("peer penalised: it is asked last for a while", "peer", p, "for", penaltyTime, "err", err)
+	}
 	if m.auth, err = auth.New(h, auth.Config{Keys: keys, Verdicts: verdicts, Logger: log}); err != nil {
 		m.close()
 		return nil, err
@@ -79,11 +107,23 @@ func (n *Node) startMesh(ctx context.Context) (*meshNode, error) {
 		m.close()
 		return nil, err
 	}
-	if m.blocks, err = exchange.NewServer(h, exchange.ServerConfig{Blocks: n.store, Wrap: m.auth.Wrap, Logger: log}); err != nil {
+	// A piece's owner queues peers' wants of its blocks until they land,
+	// with keepalives often enough that a live owner is never mistaken
+	// for a stopped one.
+	if m.blocks, err = exchange.NewServer(h, exchange.ServerConfig{
+		Blocks: n.store, Wrap: m.auth.Wrap, Pending: n.prefetch.Pending,
+		KeepAlive: m.progressTimeout / 5, Logger: log,
+	}); err != nil {
 		m.close()
 		return nil, err
 	}
-	if m.client, err = exchange.NewClient(h, exchange.ClientConfig{Logger: log}); err != nil {
+	// Members pinning a dataset tell each other which leaves they hold,
+	// so that a block is fetched from whoever has it, not only its owner.
+	if m.avail, err = avail.New(h, avail.Config{Wrap: m.auth.Wrap, Admit: m.auth.WaitAuthenticated, Logger: log}); err != nil {
+		m.close()
+		return nil, err
+	}
+	if m.client, err = exchange.NewClient(h, exchange.ClientConfig{IdleTimeout: m.progressTimeout, Logger: log}); err != nil {
 		m.close()
 		return nil, err
 	}
@@ -108,6 +148,9 @@ func (m *meshNode) run(ctx context.Context, pinned []cid.Cid) error {
 func (m *meshNode) close() {
 	if m.blocks != nil {
 		m.blocks.Close()
+	}
+	if m.avail != nil {
+		m.avail.Close()
 	}
 	if m.discovery != nil {
 		m.discovery.Close()

@@ -86,6 +86,9 @@ func New(cfg Config) (*Node, error) {
 		// n.mesh is set by Run before anything can pin or read.
 		pcfg.Peers = func(root cid.Cid) prefetch.Source { return peerSource{m: n.mesh, root: root} }
 		pcfg.OnPinned = func(root cid.Cid) { n.mesh.announce(root) }
+		pcfg.OnUnpinned = func(root cid.Cid) { n.mesh.discovery.Unprovide(root, cfg.Mesh.Region) }
+		pcfg.Coordinator = coordinator{n: n}
+		pcfg.PieceBlocks = cfg.Mesh.PieceBlocks
 	}
 	n.prefetch, err = prefetch.New(pcfg)
 	if err != nil {

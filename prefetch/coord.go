@@ -36,6 +36,9 @@ type Plan interface {
 	// waiting for them to land there. It returns an error wrapping ErrMine
 	// when the piece becomes this node's to read (its owners failed).
 	Fetch(ctx context.Context, piece int64, want []Want, got GotFunc) error
+	// Have tells the plan that this node now holds leaf (fetched, or
+	// found already local), so that peers may fetch it from here.
+	Have(leaf int64)
 	// Close ends the plan: the node stops taking part for this pin.
 	Close()
 }
@@ -47,7 +50,8 @@ func (solo) Mine(int64) bool { return true }
 func (solo) Fetch(context.Context, int64, []Want, GotFunc) error {
 	return ErrMine
 }
-func (solo) Close() {}
+func (solo) Have(int64) {}
+func (solo) Close()     {}
 
 // pinWork is what a running pin shares with the block server: which pieces
 // are this node's, the queue of pieces it reads itself, and the blocks

@@ -3,6 +3,7 @@ package prefetch
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -23,6 +24,7 @@ type splitPlan struct {
 	mu       sync.Mutex
 	tookOver bool
 	fetched  []int64 // leaves delivered from the peer
+	have     []int64 // leaves the manager said it holds
 }
 
 func (p *splitPlan) Join(_ context.Context, root cid.Cid, pieces policy.Pieces) (Plan, error) {
@@ -58,6 +60,12 @@ func (p *splitPlan) Fetch(ctx context.Context, piece int64, want []Want, got Got
 		p.mu.Unlock()
 	}
 	return nil
+}
+
+func (p *splitPlan) Have(leaf int64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.have = append(p.have, leaf)
 }
 
 func (p *splitPlan) Close() {}
@@ -147,5 +155,11 @@ func TestManagerFollowsPlan(t *testing.T) {
 	}
 	if ch := m.Pending(f.root, 0, all[0].CID); ch != nil {
 		t.Error("a finished pin still queues wants")
+	}
+	plan.mu.Lock()
+	have := slices.Sorted(slices.Values(plan.have))
+	plan.mu.Unlock()
+	if !slices.Equal(have, []int64{0, 1, 2, 3, 4, 5, 6, 7}) {
+		t.Errorf("plan told of leaves %v, want each leaf once", have)
 	}
 }

@@ -86,6 +86,7 @@ func (m *Manager) fetchAll(ctx context.Context, j *job) error {
 		}
 		counted.add(want.Leaf)
 		w.landing.landed(b.Cid())
+		plan.Have(want.Leaf)
 		return nil
 	}
 	fetched := func(source string, n int64) {
@@ -95,6 +96,7 @@ func (m *Manager) fetchAll(ctx context.Context, j *job) error {
 	local := func(l Want) {
 		if counted.add(l.Leaf) {
 			fetched(SourceLocal, l.Size)
+			plan.Have(l.Leaf)
 		}
 	}
 	theirs := make(chan int64, pieces.Count())
@@ -108,8 +110,11 @@ func (m *Manager) fetchAll(ctx context.Context, j *job) error {
 	close(theirs)
 
 	g, gctx := errgroup.WithContext(ctx)
+	// Requests to owners mostly wait for blocks to land there, so more of
+	// them run at once than origin reads: enough that blocks landed at one
+	// owner are fetched while others are still awaited.
 	var fromPeers errgroup.Group
-	for range m.cfg.Workers {
+	for range 4 * m.cfg.Workers {
 		fromPeers.Go(func() error {
 			for p := range theirs {
 				if plan.Mine(p) {

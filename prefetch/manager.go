@@ -44,6 +44,9 @@ type Config struct {
 	// OnPinned, when set, is told of every pin that completes (the mesh
 	// then announces the node as a holder). It must return quickly.
 	OnPinned func(root cid.Cid)
+	// OnUnpinned, when set, is told of every unpin (the mesh then stops
+	// announcing the node as a holder). It must return quickly.
+	OnUnpinned func(root cid.Cid)
 	// Workers is how many batches a pin fetches at once (default 4).
 	Workers int
 	// Batch is how many blocks one fetch asks for (default 16: one 16 MiB
@@ -316,6 +319,9 @@ func (m *Manager) Unpin(ctx context.Context, root cid.Cid) error {
 	<-done
 	if err := os.Remove(m.pinPath(root)); err != nil && !os.IsNotExist(err) {
 		return fmt.Errorf("unpin %s: %w", root, err)
+	}
+	if m.cfg.OnUnpinned != nil {
+		m.cfg.OnUnpinned(root)
 	}
 	if err := m.cfg.Store.Unpin(ctx, root); err != nil && !errors.Is(err, blockstore.ErrNotFound) {
 		return fmt.Errorf("unpin %s: %w", root, err)
