@@ -168,7 +168,9 @@ func (pl *plan) refreshLoop(ctx context.Context) {
 // refresh looks the region's wanters up and reports whether the view
 // changed.
 func (pl *plan) refresh(ctx context.Context) bool {
-	found, err := pl.m.discovery.FindWanters(ctx, pl.root, pl.m.cfg.Region, maxViewMembers)
+	lctx, cancel := context.WithTimeout(ctx, lookupTimeout)
+	found, err := pl.m.discovery.FindWanters(lctx, pl.root, pl.m.cfg.Region, maxViewMembers)
+	cancel()
 	if err != nil {
 		pl.m.log.Debug("find wanters", "root", pl.root, "err", err)
 		return false
@@ -382,6 +384,12 @@ func (pl *plan) Fetch(ctx context.Context, piece int64, want []prefetch.Want, go
 		}
 		var pe *exchange.PeerError
 		switch {
+		case errors.Is(err, exchange.ErrBusy):
+			// Too many of our requests at the owner: not a fault.
+			select {
+			case <-ctx.Done():
+			case <-time.After(declinePause):
+			}
 		case errors.As(err, &pe):
 			pl.m.penalties.judge(owner, err)
 			pl.fail(owner, err)

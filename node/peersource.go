@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -150,39 +151,93 @@ type holderCache struct {
 type holderEntry struct {
 	peers   []peer.ID
 	expires time.Time
+	// refreshing: a lookup is under way; the entry is served meanwhile.
+	refreshing bool
 }
+
+// Holder lookups: a fetch never waits on the DHT for long (a member that
+// stopped answering can hold a lookup up for its whole timeout): a known
+// answer is used at once, however old, while a fresh one is sought in the
+// background, and a first lookup is waited for at most firstLookupWait.
+const (
+	firstLookupWait = 2 * time.Second
+	lookupTimeout   = 10 * time.Second
+)
 
 // holders finds the region's members that announced root, nearest first.
 func (m *meshNode) holders(ctx context.Context, root cid.Cid) ([]peer.ID, error) {
 	m.cache.mu.Lock()
 	e, ok := m.cache.entries[root]
+	var done chan struct{}
+	if !ok || (time.Now().After(e.expires) && !e.refreshing) {
+		done = m.lookupHolders(root, e)
+	}
 	m.cache.mu.Unlock()
-	if ok && time.Now().Before(e.expires) {
-		return e.peers, nil
+	if !ok && done != nil {
+		select {
+		case <-done:
+		case <-time.After(firstLookupWait):
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		m.cache.mu.Lock()
+		e = m.cache.entries[root]
+		m.cache.mu.Unlock()
 	}
-	infos, err := m.discovery.FindHolders(ctx, root, m.cfg.Region, 16)
-	if err != nil {
-		return nil, fmt.Errorf("find holders of %s: %w", root, err)
+	return m.byRTT(e.peers), nil
+}
+
+// lookupHolders starts a background lookup of root's holders (under the
+// cache's lock) and returns a channel closed when it ends; nil when the
+// mesh is not running.
+func (m *meshNode) lookupHolders(root cid.Cid, prev holderEntry) chan struct{} {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.ctx == nil || m.ctx.Err() != nil {
+		return nil
 	}
+	ctx := m.ctx
+	prev.refreshing = true
+	m.cache.entries[root] = prev
+	done := make(chan struct{})
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		defer close(done)
+		lctx, cancel := context.WithTimeout(ctx, lookupTimeout)
+		infos, err := m.discovery.FindHolders(lctx, root, m.cfg.Region, 16)
+		cancel()
+		e := holderEntry{peers: prev.peers, expires: time.Now().Add(holdersTTL)}
+		if err != nil {
+			m.log.Debug("find holders", "root", root, "err", err)
+		} else {
+			e.peers = make([]peer.ID, 0, len(infos))
+			for _, info := range infos {
+				m.host.Peerstore().AddAddrs(info.ID, info.Addrs, peerstore.TempAddrTTL)
+				e.peers = append(e.peers, info.ID)
+			}
+		}
+		m.cache.mu.Lock()
+		m.cache.entries[root] = e
+		m.cache.mu.Unlock()
+	}()
+	return done
+}
+
+// byRTT sorts a copy of ids by measured RTT. Unknown RTT (never measured)
+// sorts last: a peer we have timed is a safer first choice than one we
+// know nothing of.
+func (m *meshNode) byRTT(ids []peer.ID) []peer.ID {
 	ps := m.host.Peerstore()
-	ids := make([]peer.ID, 0, len(infos))
-	for _, info := range infos {
-		ps.AddAddrs(info.ID, info.Addrs, peerstore.TempAddrTTL)
-		ids = append(ids, info.ID)
-	}
-	// Unknown RTT (never measured) sorts last: a peer we have timed is a
-	// safer first choice than one we know nothing of.
-	sort.SliceStable(ids, func(i, j int) bool {
-		a, b := ps.LatencyEWMA(ids[i]), ps.LatencyEWMA(ids[j])
+	out := slices.Clone(ids)
+	sort.SliceStable(out, func(i, j int) bool {
+		a, b := ps.LatencyEWMA(out[i]), ps.LatencyEWMA(out[j])
 		if (a == 0) != (b == 0) {
 			return a != 0
 		}
 		return a < b
 	})
-	m.cache.mu.Lock()
-	m.cache.entries[root] = holderEntry{peers: ids, expires: time.Now().Add(holdersTTL)}
-	m.cache.mu.Unlock()
-	return ids, nil
+	return out
 }
 
 // announce provides root as held by this node, in the background: the DHT
