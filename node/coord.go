@@ -24,7 +24,7 @@ import (
 // together agree on who owns which piece from the first read.
 const (
 	viewPoll       = 200 * time.Millisecond // while settling
-	viewSettleMin  = 600 * time.Millisecond
+	viewSettleMin  = 400 * time.Millisecond
 	viewSettleMax  = 3 * time.Second
 	viewRefresh    = time.Second // while pinning
 	declinePause   = 250 * time.Millisecond

@@ -201,8 +201,10 @@ func (c *Client) fetchBatch(ctx context.Context, p peer.ID, req request, deliver
 	// frame read pushes it back.
 	idle := time.AfterFunc(c.cfg.IdleTimeout, func() { cancel(ErrTimeout) })
 	defer idle.Stop()
-	alive := func() { idle.Reset(c.cfg.IdleTimeout) }
-	err = c.runBatch(bctx, p, pc, req, delivered, got, alive)
+	// Our own store may take long to keep a block (a slow disk): the peer
+	// is not silent meanwhile, so the timer stops while got runs.
+	idleTimer := idleTimer{alive: func() { idle.Reset(c.cfg.IdleTimeout) }, pause: func() { idle.Stop() }}
+	err = c.runBatch(bctx, p, pc, req, delivered, got, idleTimer)
 	if err == nil {
 		return nil
 	}
@@ -233,7 +235,12 @@ type gotError struct{ err error }
 
 func (e gotError) Error() string { return e.err.Error() }
 
-func (c *Client) runBatch(ctx context.Context, p peer.ID, pc *peerCounters, req request, delivered []bool, got func(blocks.Block) error, alive func()) error {
+// idleTimer is a batch's view of its idle timer: alive pushes it back,
+// pause stops it until the next alive.
+type idleTimer struct{ alive, pause func() }
+
+func (c *Client) runBatch(ctx context.Context, p peer.ID, pc *peerCounters, req request, delivered []bool, got func(blocks.Block) error, idle idleTimer) error {
+	alive := idle.alive
 	cids := req.cids
 	frame, err := appendRequest(nil, req)
 	if err != nil {
@@ -263,7 +270,10 @@ func (c *Client) runBatch(ctx context.Context, p peer.ID, pc *peerCounters, req 
 		if blk == nil {
 			continue
 		}
-		if err := got(blk); err != nil {
+		idle.pause()
+		err = got(blk)
+		alive()
+		if err != nil {
 			_ = st.Reset()
 			return gotError{fmt.Errorf("deliver block %s: %w", want, err)}
 		}

@@ -169,3 +169,19 @@ func TestFetchOwnedDontHave(t *testing.T) {
 		t.Fatal("FetchOwned without a root accepted")
 	}
 }
+
+// TestSlowKeeperIsNotASilentPeer: a client whose own store takes longer
+// than the idle timeout to keep each block does not blame the peer.
+func TestSlowKeeperIsNotASilentPeer(t *testing.T) {
+	held := randomBlocks(t, 3, 1000)
+	_, _, cl, server, _ := pair(t, exchange.ServerConfig{}, exchange.ClientConfig{IdleTimeout: 200 * time.Millisecond}, held...)
+	col := newCollector()
+	slow := func(b blocks.Block) error {
+		time.Sleep(500 * time.Millisecond)
+		return col.add(b)
+	}
+	missing, err := cl.Fetch(ctxT(t, 20*time.Second), server.id(), cidsOf(held), slow)
+	if err != nil || len(missing) != 0 || col.len() != 3 {
+		t.Fatalf("missing %d, delivered %d, err %v; want all 3 despite the slow keeper", len(missing), col.len(), err)
+	}
+}
