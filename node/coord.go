@@ -295,20 +295,24 @@ var errProbe = errors.New("probe")
 // probe pings owner, and gives it up when it does not answer within the
 // progress timeout.
 func (pl *plan) probe(owner peer.ID) {
-	ctx, cancel := context.WithTimeout(pl.ctx, pl.m.progressTimeout)
-	defer cancel()
-	var err error
-	select {
-	case res := <-ping.Ping(ctx, pl.m.host, owner):
-		err = res.Error
-	case <-ctx.Done():
-		err = ctx.Err()
-	}
+	err := pl.ping(pl.ctx, owner)
 	pl.mu.Lock()
 	delete(pl.probing, owner)
 	pl.mu.Unlock()
 	if err != nil && pl.ctx.Err() == nil {
 		pl.fail(owner, fmt.Errorf("no answer to a ping: %w", err))
+	}
+}
+
+// ping checks that p answers within the progress timeout.
+func (pl *plan) ping(ctx context.Context, p peer.ID) error {
+	ctx, cancel := context.WithTimeout(ctx, pl.m.progressTimeout)
+	defer cancel()
+	select {
+	case res := <-ping.Ping(ctx, pl.m.host, p):
+		return res.Error
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 
@@ -390,9 +394,16 @@ func (pl *plan) Fetch(ctx context.Context, piece int64, want []prefetch.Want, go
 			case <-ctx.Done():
 			case <-time.After(declinePause):
 			}
-		case errors.As(err, &pe):
+		case errors.Is(err, exchange.ErrBadBlock) || errors.Is(err, exchange.ErrProtocol):
 			pl.m.penalties.judge(owner, err)
 			pl.fail(owner, err)
+		case errors.As(err, &pe):
+			// Silent or cut off: a stopped or dead owner does not answer
+			// a ping either, while one that is only starved of CPU or
+			// disk for a moment does, and is asked again.
+			if perr := pl.ping(ctx, owner); perr != nil {
+				pl.fail(owner, fmt.Errorf("%w, and no answer to a ping: %w", err, perr))
+			}
 		case err != nil && rctx.Err() != nil:
 			// Given up meanwhile (by another request or a probe).
 		case err != nil:
