@@ -165,7 +165,7 @@ func pinStatus(st prefetch.Status) api.PinStatus {
 		BlocksTotal: st.BlocksTotal,
 		BySource: api.SourceBytes{
 			Local:  st.BySource[prefetch.SourceLocal],
-			Peer:   st.BySource[prefetch.SourcePeer],
+			Peer:   st.BySource[prefetch.SourcePeer] + st.BySource[prefetch.SourceRemotePeer],
 			Origin: st.BySource[prefetch.SourceOrigin],
 		},
 		CrossRegionBytes: st.CrossRegion,

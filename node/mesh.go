@@ -20,6 +20,8 @@ import (
 	"github.com/meshcache/meshcache/mesh/discovery"
 	"github.com/meshcache/meshcache/mesh/exchange"
 	"github.com/meshcache/meshcache/mesh/host"
+	"github.com/meshcache/meshcache/mesh/labels"
+	"github.com/meshcache/meshcache/mesh/policy"
 )
 
 // MeshConfig joins the daemon to a cluster. The mesh is on when ClusterKeys
@@ -35,6 +37,10 @@ type MeshConfig struct {
 	Bootstrap []string
 	// Topology labels.
 	Region, Zone, Rack string
+	// CrossRegion lets a node fetch from holders in other regions before
+	// the origin, when no holder of its own region has a block (the
+	// blocks then count as cross-region bytes).
+	CrossRegion bool
 	// PieceBlocks is the size in blocks of the pieces whose origin reads
 	// the members of a region share out (policy.DefaultPieceBlocks when
 	// 0). Every member of a cluster must use the same value.
@@ -66,6 +72,8 @@ type meshNode struct {
 	avail     *avail.Service
 	cache     holderCache
 	penalties penalties
+	labels    *labels.Book
+	load      inFlight
 	// progressTimeout is MeshConfig.ProgressTimeout with its default.
 	progressTimeout time.Duration
 
@@ -92,7 +100,7 @@ func (n *Node) startMesh(ctx context.Context) (*meshNode, error) {
 		return nil, err
 	}
 	// ctx is Run's: announcements may start as soon as pins resume.
-	m := &meshNode{cfg: cfg, log: log, host: h, ctx: ctx, cache: holderCache{entries: map[cid.Cid]holderEntry{}}, tracked: map[cid.Cid]int{}, progressTimeout: cfg.ProgressTimeout}
+	m := &meshNode{cfg: cfg, log: log, host: h, ctx: ctx, cache: holderCache{entries: map[string]holderEntry{}}, tracked: map[cid.Cid]int{}, progressTimeout: cfg.ProgressTimeout}
 	if m.progressTimeout <= 0 {
 		m.progressTimeout = DefaultProgressTimeout
 	}
@@ -113,6 +121,12 @@ func (n *Node) startMesh(ctx context.Context) (*meshNode, error) {
 	if m.blocks, err = exchange.NewServer(h, exchange.ServerConfig{
 		Blocks: n.store, Wrap: m.auth.Wrap, Pending: n.prefetch.Pending,
 		KeepAlive: m.progressTimeout / 5, Logger: log,
+	}); err != nil {
+		m.close()
+		return nil, err
+	}
+	if m.labels, err = labels.New(h, labels.Config{
+		Local: policy.Labels{Region: cfg.Region, Zone: cfg.Zone, Rack: cfg.Rack}, Wrap: m.auth.Wrap, Logger: log,
 	}); err != nil {
 		m.close()
 		return nil, err
@@ -152,6 +166,9 @@ func (m *meshNode) close() {
 	if m.avail != nil {
 		m.avail.Close()
 	}
+	if m.labels != nil {
+		m.labels.Close()
+	}
 	if m.discovery != nil {
 		m.discovery.Close()
 	}
@@ -175,6 +192,9 @@ func (m *meshNode) peers() []api.PeerInfo {
 			continue
 		}
 		info := api.PeerInfo{PeerID: p.String(), Authenticated: true}
+		if l, ok := m.labels.Get(p); ok {
+			info.Region, info.Zone, info.Rack = l.Region, l.Zone, l.Rack
+		}
 		for _, c := range m.host.Network().ConnsToPeer(p) {
 			info.Addrs = append(info.Addrs, c.RemoteMultiaddr().String())
 			if info.Transport == "" {

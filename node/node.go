@@ -84,7 +84,13 @@ func New(cfg Config) (*Node, error) {
 	}
 	if cfg.Mesh.enabled() {
 		// n.mesh is set by Run before anything can pin or read.
-		pcfg.Peers = func(root cid.Cid) prefetch.Source { return peerSource{m: n.mesh, root: root} }
+		pcfg.Peers = func(root cid.Cid) []prefetch.Source {
+			src := []prefetch.Source{peerSource{m: n.mesh, root: root}}
+			if cfg.Mesh.CrossRegion {
+				src = append(src, peerSource{m: n.mesh, root: root, remote: true})
+			}
+			return src
+		}
 		pcfg.OnPinned = func(root cid.Cid) { n.mesh.announce(root) }
 		pcfg.OnUnpinned = func(root cid.Cid) { n.mesh.discovery.Unprovide(root, cfg.Mesh.Region) }
 		pcfg.Coordinator = coordinator{n: n}
@@ -212,7 +218,8 @@ func (n *Node) stats(ctx context.Context) (api.Stats, error) {
 		st.Peers = n.mesh.stats()
 	}
 	by := n.prefetch.BytesBySource()
-	st.BytesBySource = api.SourceBytes{Local: by[prefetch.SourceLocal], Peer: by[prefetch.SourcePeer], Origin: by[prefetch.SourceOrigin]}
+	st.BytesBySource = api.SourceBytes{Local: by[prefetch.SourceLocal], Peer: by[prefetch.SourcePeer] + by[prefetch.SourceRemotePeer], Origin: by[prefetch.SourceOrigin]}
+	st.CrossRegionBytes = by[prefetch.SourceRemotePeer]
 	for u, b := range n.origins.BytesRead() {
 		st.Origins = append(st.Origins, api.OriginStats{Origin: u, BytesRead: b})
 	}

@@ -245,7 +245,7 @@ func (m *Manager) chain(ctx context.Context, idx *dataset.Index, originURL strin
 	}
 	src := []Source{}
 	if m.cfg.Peers != nil {
-		src = append(src, m.cfg.Peers(rec.Root))
+		src = append(src, m.cfg.Peers(rec.Root)...)
 	}
 	src = append(src, NewOriginSource(o, rec.Origin, m.cfg.Origin))
 	return NewChain(src...), nil

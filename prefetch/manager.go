@@ -30,9 +30,10 @@ type Config struct {
 	Store blockstore.Store
 	// Open opens origins (with the daemon's allowlist).
 	Open OpenOrigin
-	// Peers gives the mesh's block source for a dataset (it needs the root
-	// to find holders); nil on a node without peers.
-	Peers func(root cid.Cid) Source
+	// Peers gives the mesh's block sources for a dataset, asked in order
+	// before the origin (they need the root to find holders); nil on a
+	// node without peers.
+	Peers func(root cid.Cid) []Source
 	// Coordinator, when set, shares the region's origin reads of a
 	// dataset among the members pinning it (the mesh); nil reads every
 	// piece itself.

@@ -75,6 +75,7 @@ func (p *progress) fill(st *Status, now time.Time) {
 	for k, v := range p.bySource {
 		st.BySource[k] = v
 	}
+	st.CrossRegion = p.bySource[SourceRemotePeer]
 	p.mu.Unlock()
 	st.Started = p.started
 	st.Updated = now

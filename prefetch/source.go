@@ -17,6 +17,9 @@ import (
 const (
 	SourceLocal  = "local"
 	SourcePeer   = "peer"
+	// SourceRemotePeer is a peer in another region: counted as a peer and
+	// as cross-region bytes.
+	SourceRemotePeer = "remote-peer"
 	SourceOrigin = "origin"
 )
 
