@@ -41,6 +41,7 @@ var _ prefetch.Coordinator = coordinator{}
 
 func (c coordinator) Join(ctx context.Context, root cid.Cid, pieces policy.Pieces) (prefetch.Plan, error) {
 	m := c.n.mesh
+	m.primeHolders(root)
 	ctx, cancel := context.WithCancel(ctx)
 	pl := &plan{
 		m: m, root: root, pieces: pieces, self: m.host.ID(), ctx: ctx, cancel: cancel,

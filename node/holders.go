@@ -17,9 +17,11 @@ import (
 // Holder lookups: a fetch never waits on the DHT for long (a member that
 // stopped answering can hold a lookup up for its whole timeout): a known
 // answer is used at once, however old, while a fresh one is sought in the
-// background, and a first lookup is waited for at most firstLookupWait.
+// background, and a first lookup is waited for at most firstLookupWait
+// (once per dataset: a pin then runs for minutes, and reading the origin
+// while a holder is being found is the costlier mistake).
 const (
-	firstLookupWait = 2 * time.Second
+	firstLookupWait = 5 * time.Second
 	lookupTimeout   = 10 * time.Second
 )
 
@@ -46,7 +48,13 @@ type holder struct {
 // holders finds the members of this node's region that announced root,
 // nearest first.
 func (m *meshNode) holders(ctx context.Context, root cid.Cid) ([]peer.ID, error) {
-	found, err := m.cachedLookup(ctx, root.KeyString(), func(ctx context.Context) ([]holder, error) {
+	found, err := m.cachedLookup(ctx, root.KeyString(), m.findHolders(root))
+	return m.rank(found), err
+}
+
+// findHolders is the DHT lookup of root's holders in this region.
+func (m *meshNode) findHolders(root cid.Cid) func(context.Context) ([]holder, error) {
+	return func(ctx context.Context) ([]holder, error) {
 		infos, err := m.discovery.FindHolders(ctx, root, m.cfg.Region, 16)
 		out := make([]holder, 0, len(infos))
 		for _, info := range infos {
@@ -54,8 +62,17 @@ func (m *meshNode) holders(ctx context.Context, root cid.Cid) ([]peer.ID, error)
 			out = append(out, holder{id: info.ID, region: m.cfg.Region})
 		}
 		return out, err
-	})
-	return m.rank(found), err
+	}
+}
+
+// primeHolders starts looking root's holders up, so that a pin's first
+// fetch finds the answer ready.
+func (m *meshNode) primeHolders(root cid.Cid) {
+	m.cache.mu.Lock()
+	defer m.cache.mu.Unlock()
+	if _, ok := m.cache.entries[root.KeyString()]; !ok {
+		m.startLookup(root.KeyString(), holderEntry{}, m.findHolders(root))
+	}
 }
 
 // remoteHolders finds members of other regions that announced root,

@@ -18,6 +18,18 @@ if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then
 		apt-get install -y --no-install-recommends nginx-light
 	}
 fi
+# The emulation harness (simulations/emulate) builds network namespaces,
+# veths, bridges and tbf queues with iproute2 and tunes them with sysctl.
+missing=""
+for tool in ip:iproute2 tc:iproute2 ss:iproute2 sysctl:procps; do
+	command -v "${tool%%:*}" >/dev/null 2>&1 || missing="$missing ${tool#*:}"
+done
+if [ -n "$missing" ]; then
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	# shellcheck disable=SC2086
+	apt-get install -y --no-install-recommends $(echo $missing | tr ' ' '\n' | sort -u)
+fi
 # The test harness starts its own nginx processes; the distribution's
 # service is not needed.
 if command -v systemctl >/dev/null 2>&1; then systemctl disable --now nginx >/dev/null 2>&1 || true; fi
