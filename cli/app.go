@@ -65,6 +65,8 @@ func NewApp(stdout, stderr io.Writer) *ucli.App {
 			idCommand(),
 			peersCommand(),
 			demoCommand(),
+			simulateCommand(),
+			emulateCommand(),
 		},
 	}
 	app.OnUsageError = usageError("meshcache")

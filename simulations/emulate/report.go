@@ -1,0 +1,106 @@
+package emulate
+
+import (
+	"fmt"
+	"io"
+	"text/tabwriter"
+
+	"github.com/meshcache/meshcache/simulations/sim"
+)
+
+// Report is a measured run, in the simulator's report shape (sim.Report's
+// JSON fields) plus what only a real run can show.
+type Report struct {
+	Nodes        int              `json:"nodes"`
+	Regions      int              `json:"regions"`
+	DatasetBytes int64            `json:"dataset_bytes"`
+	Strategies   []StrategyResult `json:"strategies"`
+	WallS        float64          `json:"wall_s"`
+
+	RegionNames []string `json:"region_names"`
+	// OriginBytesPerRegion is what nginx logged as sent to each region's
+	// nodes (body bytes), in region order.
+	OriginBytesPerRegion []int64 `json:"origin_bytes_per_region"`
+	// CrossRegion is what the WAN router forwarded between regions during
+	// the pins (peer traffic, control included; origin traffic apart).
+	CrossRegion []LinkBytes `json:"cross_region_links"`
+	// OriginLinks is the origin's traffic that crossed the WAN.
+	OriginLinks []LinkBytes `json:"origin_links"`
+	// RTTms is the round trip measured with a UDP echo between the first
+	// nodes of two regions, keyed "a-b".
+	RTTms map[string]float64 `json:"rtt_ms"`
+	Pins  []NodePin          `json:"pins"`
+	// Dropped counts packets the router dropped (queue full or backlog).
+	Dropped int64 `json:"router_dropped"`
+}
+
+// StrategyResult mirrors sim.StrategyResult.
+type StrategyResult struct {
+	Name                      string    `json:"name"`
+	OriginBytesRatio          float64   `json:"origin_bytes_ratio"`
+	OriginBytesRatioPerRegion []float64 `json:"origin_bytes_ratio_per_region"`
+	CrossRegionBytes          int64     `json:"cross_region_bytes"`
+	TimeToPinS                Quantiles `json:"time_to_pin_s"`
+	LowerBoundS               float64   `json:"lower_bound_s"`
+}
+
+// Quantiles are sim's: both tools report times to pin alike.
+type Quantiles = sim.Quantiles
+
+// LinkBytes is one directed link's traffic through the router.
+type LinkBytes struct {
+	Src     string `json:"src"`
+	Dst     string `json:"dst"`
+	Bytes   int64  `json:"bytes"`
+	Packets int64  `json:"packets"`
+}
+
+// NodePin is one node's pin.
+type NodePin struct {
+	Node    string  `json:"node"`
+	Region  string  `json:"region"`
+	Seconds float64 `json:"seconds"`
+	State   string  `json:"state"`
+	// Bytes by source, from the daemon's own /v1/stats.
+	OriginBytes      int64 `json:"origin_bytes"`
+	PeerBytes        int64 `json:"peer_bytes"`
+	CrossRegionBytes int64 `json:"cross_region_bytes"`
+}
+
+// WriteTable prints the report for people.
+func (r *Report) WriteTable(w io.Writer) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "emulation: %d nodes in %d regions, dataset %.1f MiB, wall %.1f s\n\n", r.Nodes, r.Regions, float64(r.DatasetBytes)/(1<<20), r.WallS)
+	fmt.Fprintln(tw, "STRATEGY\tORIGIN/S\tPER REGION\tCROSS-REGION\tPIN P50\tP99\tMAX\tLOWER BOUND")
+	for _, s := range r.Strategies {
+		per := ""
+		for i, v := range s.OriginBytesRatioPerRegion {
+			if i > 0 {
+				per += " "
+			}
+			per += fmt.Sprintf("%s=%.2f", r.RegionNames[i], v)
+		}
+		fmt.Fprintf(tw, "%s\t%.2f\t%s\t%.1f MiB\t%.1f s\t%.1f s\t%.1f s\t%.1f s\n", s.Name, s.OriginBytesRatio, per,
+			float64(s.CrossRegionBytes)/(1<<20), s.TimeToPinS.P50, s.TimeToPinS.P99, s.TimeToPinS.Max, s.LowerBoundS)
+	}
+	fmt.Fprint(tw, "\nRTT inside regions (bridge):")
+	for _, name := range r.RegionNames {
+		if v, ok := r.RTTms[name+"-"+name]; ok {
+			fmt.Fprintf(tw, " %s %.2f ms", name, v)
+		}
+	}
+	fmt.Fprintf(tw, "\nrouter: %d packets dropped or unroutable\n", r.Dropped)
+	fmt.Fprintln(tw, "LINK\tBYTES\tPACKETS\tRTT")
+	for _, l := range r.CrossRegion {
+		rtt := r.RTTms[l.Src+"-"+l.Dst]
+		fmt.Fprintf(tw, "%s→%s\t%d\t%d\t%.1f ms\n", l.Src, l.Dst, l.Bytes, l.Packets, rtt)
+	}
+	for _, l := range r.OriginLinks {
+		fmt.Fprintf(tw, "%s→%s\t%d\t%d\t\n", l.Src, l.Dst, l.Bytes, l.Packets)
+	}
+	fmt.Fprintln(tw, "\nNODE\tREGION\tPIN\tSTATE\tORIGIN\tPEERS\tCROSS-REGION")
+	for _, p := range r.Pins {
+		fmt.Fprintf(tw, "%s\t%s\t%.1f s\t%s\t%d\t%d\t%d\n", p.Node, p.Region, p.Seconds, p.State, p.OriginBytes, p.PeerBytes, p.CrossRegionBytes)
+	}
+	return tw.Flush()
+}

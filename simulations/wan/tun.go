@@ -1,0 +1,81 @@
+package wan
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+
+	"golang.org/x/sys/unix"
+)
+
+// OpenTUN creates the TUN interface name (IFF_TUN, no packet information
+// header) inside the network namespace at nsPath (e.g. /run/netns/NAME; ""
+// is the caller's namespace) and returns its file, non-blocking so reads
+// can be interrupted by Close. The interface lives as long as the file is
+// open; it is created down, the caller brings it up.
+//
+// The namespace is entered on a locked OS thread that moves back to its own
+// namespace afterwards; the file descriptor works from any thread.
+func OpenTUN(nsPath, name string) (*os.File, error) {
+	type result struct {
+		f   *os.File
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		runtime.LockOSThread()
+		f, restored, err := openTUNOnThread(nsPath, name)
+		if restored {
+			runtime.UnlockOSThread()
+		} // else the thread stays locked and dies with this goroutine
+		done <- result{f, err}
+	}()
+	r := <-done
+	return r.f, r.err
+}
+
+// openTUNOnThread runs on a locked thread; restored says the thread is back
+// in its own namespace (or never left it).
+func openTUNOnThread(nsPath, name string) (*os.File, bool, error) {
+	if nsPath == "" {
+		f, err := openTUNHere("", name)
+		return f, true, err
+	}
+	home, err := unix.Open("/proc/thread-self/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, true, fmt.Errorf("open own namespace: %w", err)
+	}
+	defer unix.Close(home)
+	f, err := openTUNHere(nsPath, name)
+	return f, unix.Setns(home, unix.CLONE_NEWNET) == nil, err
+}
+
+func openTUNHere(nsPath, name string) (*os.File, error) {
+	if nsPath != "" {
+		ns, err := unix.Open(nsPath, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return nil, fmt.Errorf("open namespace %s: %w", nsPath, err)
+		}
+		err = unix.Setns(ns, unix.CLONE_NEWNET)
+		unix.Close(ns)
+		if err != nil {
+			return nil, fmt.Errorf("enter namespace %s: %w", nsPath, err)
+		}
+	}
+	fd, err := unix.Open("/dev/net/tun", unix.O_RDWR|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("open /dev/net/tun: %w", err)
+	}
+	ifr, err := unix.NewIfreq(name)
+	if err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("tun %s: %w", name, err)
+	}
+	ifr.SetUint16(unix.IFF_TUN | unix.IFF_NO_PI)
+	if err := unix.IoctlIfreq(fd, unix.TUNSETIFF, ifr); err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("create tun %s: %w", name, err)
+	}
+	// A non-blocking descriptor joins Go's poller, so Close wakes a blocked Read.
+	return os.NewFile(uintptr(fd), "tun:"+name), nil
+}
