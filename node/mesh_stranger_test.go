@@ -2,7 +2,10 @@ package node
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -17,8 +20,11 @@ import (
 	"github.com/libp2p/go-msgio"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/meshcache/meshcache/mesh/avail"
 	"github.com/meshcache/meshcache/mesh/discovery"
 	"github.com/meshcache/meshcache/mesh/exchange"
+	"github.com/meshcache/meshcache/mesh/labels"
+	"github.com/meshcache/meshcache/mesh/policy"
 )
 
 // TestMeshStranger: a libp2p host outside the cluster, with another cluster
@@ -98,6 +104,34 @@ func TestMeshStranger(t *testing.T) {
 						}
 					})
 				}
+				wg.Go(func() {
+					// The availability protocol: no session, no bitmap.
+					av, err := avail.New(s.h, avail.Config{Logger: quietLogger()})
+					if err != nil {
+						errs <- err
+						return
+					}
+					defer av.Close()
+					if err := av.Track(root, 4, nil); err != nil {
+						errs <- err
+						return
+					}
+					if err := av.Connect(ctx, root, infoA.ID); err == nil {
+						errs <- errors.New("the stranger opened an availability session")
+					}
+				})
+				wg.Go(func() {
+					// The labels protocol: nothing about where the daemon sits.
+					lb, err := labels.New(s.h, labels.Config{Local: policy.Labels{Region: "eu"}, Logger: quietLogger()})
+					if err != nil {
+						errs <- err
+						return
+					}
+					defer lb.Close()
+					if l, err := lb.Ask(ctx, infoA.ID); err == nil {
+						errs <- fmt.Errorf("the stranger learned the daemon's labels %+v", l)
+					}
+				})
 				wg.Go(func() {
 					berr := dht.Bootstrap(ctx)
 					got, err := dht.FindHolders(ctx, root, "eu", 8)
@@ -199,3 +233,5 @@ func eventuallyTrue(t *testing.T, what string, cond func() bool) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
