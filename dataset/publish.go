@@ -53,7 +53,8 @@ type PublishOptions struct {
 	Window int64
 	// BatchBytes is about how many bytes of blocks go to Store in one
 	// PutMany, so a durable store can commit them as a group (default
-	// 16 MiB). Window must be at least BatchBytes + 2 × (1 MiB + 4 KiB).
+	// 32 MiB, at most half the window). Window must be at least
+	// BatchBytes + 2 × (1 MiB + 4 KiB).
 	BatchBytes int64
 	// Progress, when set, is called from the import goroutine at most
 	// every 100 ms and once at the end. It must return quickly.
@@ -90,9 +91,14 @@ type PublishResult struct {
 }
 
 const (
-	defaultReaders    = 4
-	defaultWindow     = 64 << 20
-	defaultBatchBytes = 16 << 20
+	defaultReaders = 4
+	defaultWindow  = 64 << 20
+	// defaultBatchBytes: the disk store makes a batch durable with two
+	// syncfs calls whatever its size, so larger batches cost fewer flushes
+	// (BenchmarkPublishDisk, five comparisons on a loaded machine: 32 MiB
+	// published 0.99–1.5× as fast as 16 MiB, median 1.2×);
+	// half the default window leaves the other half for reading ahead.
+	defaultBatchBytes = 32 << 20
 	// maxBatchBlocks flushes batches of many tiny blocks early.
 	maxBatchBlocks = 1024
 	// chunkOverhead is what a chunk costs beyond its bytes when counted

@@ -17,7 +17,7 @@ import (
 // tests set it.
 const FaultEnv = "MESHCACHE_TEST_FAULT"
 
-// FaultFS parses a fault spec "kill:OP:N" (OP one of create, write, sync,
+// FaultFS parses a fault spec "kill:OP:N" (OP one of create, write, sync, syncfs,
 // rename, syncdir) and returns the real file system wrapped so that the
 // process SIGKILLs itself just before the Nth such operation.
 func FaultFS(spec string) (vfs.FS, error) {
@@ -25,7 +25,7 @@ func FaultFS(spec string) (vfs.FS, error) {
 	if len(parts) != 3 || parts[0] != "kill" {
 		return nil, fmt.Errorf("%s=%q: want kill:OP:N", FaultEnv, spec)
 	}
-	ops := map[string]vfs.Op{"create": vfs.OpCreate, "write": vfs.OpWrite, "sync": vfs.OpSync, "rename": vfs.OpRename, "syncdir": vfs.OpSyncDir}
+	ops := map[string]vfs.Op{"create": vfs.OpCreate, "write": vfs.OpWrite, "sync": vfs.OpSync, "rename": vfs.OpRename, "syncdir": vfs.OpSyncDir, "syncfs": vfs.OpSyncFS}
 	op, ok := ops[parts[1]]
 	if !ok {
 		return nil, fmt.Errorf("%s=%q: unknown operation %q", FaultEnv, spec, parts[1])

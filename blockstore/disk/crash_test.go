@@ -19,7 +19,10 @@ import (
 // goroutines) to a store on a crashable in-memory FS and simulates a power
 // cut at the crashAt-th file-system operation. It returns the durable
 // image at that instant and the blocks acknowledged before it.
-func crashRun(t *testing.T, seed uint64, crashAt int64) (*vfs.MemFS, []blocks.Block, bool) {
+//
+// groupMin is Config.GroupSyncMin: with 2, batches of one block take the
+// fsync path and larger ones the syncfs path, interleaved.
+func crashRun(t *testing.T, seed uint64, crashAt int64, groupMin int) (*vfs.MemFS, []blocks.Block, bool) {
 	mem := vfs.NewMem()
 	var (
 		ackMu   sync.Mutex
@@ -42,7 +45,7 @@ func crashRun(t *testing.T, seed uint64, crashAt int64) (*vfs.MemFS, []blocks.Bl
 		return nil
 	}
 	ffs := faultfs.New(mem, nil)
-	s, err := disk.New(disk.Config{Dir: "/store", FS: ffs, WriteParallelism: 2})
+	s, err := disk.New(disk.Config{Dir: "/store", FS: ffs, WriteParallelism: 2, GroupSyncMin: groupMin})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,12 +77,22 @@ func crashRun(t *testing.T, seed uint64, crashAt int64) (*vfs.MemFS, []blocks.Bl
 }
 
 // TestCrash: after a power cut at any point, every acknowledged block is
-// present and intact, no partial block is visible, and the store opens.
+// present and intact, no partial block is visible, and the store opens;
+// with per-file fsyncs only, and with group sync for batches.
 func TestCrash(t *testing.T) {
+	for _, mode := range []struct {
+		name     string
+		groupMin int
+	}{{"per-file", -1}, {"group", 2}} {
+		t.Run(mode.name, func(t *testing.T) { testCrash(t, mode.groupMin) })
+	}
+}
+
+func testCrash(t *testing.T, groupMin int) {
 	rng := rand.New(rand.NewPCG(7, 7))
 	for i := range 40 {
 		crashAt := int64(10 + rng.IntN(1500))
-		image, acked, crashed := crashRun(t, uint64(i), crashAt)
+		image, acked, crashed := crashRun(t, uint64(i), crashAt, groupMin)
 		if !crashed {
 			t.Fatalf("run %d: never reached operation %d", i, crashAt)
 		}

@@ -1,7 +1,9 @@
 // Package disk is meshcache's on-disk block store: one file per block in a
-// sharded directory, written to a temp file, fsynced, renamed and made
-// durable by a directory sync before Put returns, so a crash never leaves a
-// partial block visible and nothing is acknowledged before it is durable.
+// sharded directory, written to a temp file, made durable, renamed and the
+// rename made durable before Put returns, so a crash never leaves a partial
+// block visible and nothing is acknowledged before it is durable. A single
+// block is fsynced and its directory synced; a batch of several new blocks
+// is made durable with two syncfs(2) calls (groupsync.go).
 // Blocks are verified against their CID on Put, again on their first read
 // after each start (or every read), and by a background scrub; a block that
 // fails is moved to quarantine/ and reported as blockstore.ErrCorrupt.

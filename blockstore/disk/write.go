@@ -23,9 +23,12 @@ func (s *Store) Put(ctx context.Context, b blocks.Block) error {
 }
 
 // PutMany commits a batch as a group: every block is hashed while the new
-// ones are written to temp files and fsynced (several at once, so hashing,
-// copying and fsyncs overlap), then renamed, then each touched shard
-// directory is synced once. Blocks are acknowledged only after that. If any
+// ones are written to temp files (several at once, so hashing and copying
+// overlap) and made durable, then renamed, and the renames made durable.
+// A batch of at least Config.GroupSyncMin new blocks is made durable with
+// one syncfs(2) after the writes and one after the renames; a smaller one
+// with an fsync per temp file and one per touched shard directory (see
+// groupsync.go for why). Blocks are acknowledged only after that. If any
 // block does not match its CID, nothing of the batch is stored (its temp
 // files are removed; eviction to make room may already have happened).
 func (s *Store) PutMany(ctx context.Context, bs []blocks.Block) error {
@@ -134,14 +137,29 @@ func (s *Store) reserve(batch []*pending) error {
 // blocks remains and their space is released. It returns the markings the
 // commits ask for.
 func (s *Store) writeBatch(batch, todo []*pending) ([]func(context.Context), error) {
+	var group *groupSync
+	if s.useGroupSync(len(todo)) {
+		var err error
+		if group, err = s.openGroupSync(); err != nil {
+			s.releaseAll(todo)
+			return nil, err
+		}
+		defer group.close()
+	}
 	g := new(errgroup.Group)
 	g.SetLimit(s.cfg.WriteParallelism)
 	for _, p := range batch {
-		g.Go(func() error { return s.verifyAndWrite(p) })
+		g.Go(func() error { return s.verifyAndWrite(p, group == nil) })
 	}
 	if err := g.Wait(); err != nil {
 		s.abandon(todo)
 		return nil, err
+	}
+	if group != nil {
+		if err := group.sync("written blocks", len(todo)); err != nil {
+			s.abandon(todo)
+			return nil, err
+		}
 	}
 	batch = todo
 	dirs := map[string]bool{}
@@ -157,7 +175,13 @@ func (s *Store) writeBatch(batch, todo []*pending) ([]func(context.Context), err
 		dirs[filepath.Dir(final)] = true
 		renamed = append(renamed, p)
 	}
-	if err := s.syncDirs(dirs); err != nil {
+	var err error
+	if group != nil {
+		err = group.sync("renames", len(renamed))
+	} else {
+		err = s.syncDirs(dirs)
+	}
+	if err != nil {
 		// The renames may not survive a crash: undo them rather than
 		// acknowledge blocks that are not durable.
 		for _, p := range renamed {
@@ -177,18 +201,18 @@ func (s *Store) writeBatch(batch, todo []*pending) ([]func(context.Context), err
 }
 
 // verifyAndWrite hashes p on one core while its bytes go to a temp file
-// and are fsynced; the temp file is only renamed (by the caller) once both
-// succeeded.
-func (s *Store) verifyAndWrite(p *pending) error {
+// (fsynced when fsync is set); the temp file is only renamed (by the
+// caller) once both succeeded.
+func (s *Store) verifyAndWrite(p *pending, fsync bool) error {
 	if !p.write {
 		return wrapPut(catalog.CheckBlock(p.b))
 	}
 	if blockstore.IsVerified(p.b) {
-		return s.writeTemp(p)
+		return s.writeTemp(p, fsync)
 	}
 	verified := make(chan error, 1)
 	go func() { verified <- catalog.CheckBlock(p.b) }()
-	werr := s.writeTemp(p)
+	werr := s.writeTemp(p, fsync)
 	if err := wrapPut(<-verified); err != nil {
 		return err
 	}
@@ -218,11 +242,14 @@ func (s *Store) syncDirs(dirs map[string]bool) error {
 	return g.Wait()
 }
 
-// writeTemp writes p's bytes to a fresh temp file in its shard and fsyncs
-// it; on failure the temp file is gone.
-func (s *Store) writeTemp(p *pending) error {
+// writeTemp writes p's bytes to a fresh temp file in its shard and, with
+// fsync set, fsyncs it; on failure the temp file is gone. Without fsync
+// (a group-synced batch) the bytes bypass the page cache: a batch is a
+// publish or a fetch of many blocks, which nobody reads back at once, and
+// filling fresh page-cache pages costs here as much CPU as hashing.
+func (s *Store) writeTemp(p *pending, fsync bool) error {
 	p.temp = s.tempPath(p.key)
-	if err := s.writeDurable(p.temp, p.b.RawData()); err != nil {
+	if err := s.writeFile(p.temp, p.b.RawData(), fsync); err != nil {
 		p.temp = ""
 		return mapNoSpace(fmt.Errorf("put block %s: %w", p.b.Cid(), err))
 	}
@@ -231,12 +258,22 @@ func (s *Store) writeTemp(p *pending) error {
 
 // writeDurable creates name with data and fsyncs it, removing it on failure.
 func (s *Store) writeDurable(name string, data []byte) error {
-	f, err := s.fs.Create(name)
+	return s.writeFile(name, data, true)
+}
+
+// writeFile creates name with data, fsyncs it when fsync is set, and
+// removes it on failure.
+func (s *Store) writeFile(name string, data []byte, fsync bool) error {
+	create := s.fs.Create
+	if !fsync {
+		create = s.fs.CreateDirect
+	}
+	f, err := create(name)
 	if err != nil {
 		return fmt.Errorf("create %s: %w", name, err)
 	}
 	_, err = f.Write(data)
-	if err == nil {
+	if err == nil && fsync {
 		err = f.Sync()
 	}
 	if cerr := f.Close(); err == nil {

@@ -16,7 +16,8 @@ import (
 var ErrCrashed = errors.New("file handle from before a simulated crash")
 
 // MemFS is an in-memory FS that remembers what was made durable: a file's
-// data as of its last Sync, and a directory's entries as of its last SyncDir.
+// data as of its last Sync, and a directory's entries as of its last SyncDir
+// (a Syncer's Sync does both for every file and directory at once).
 // Crash and CrashClone drop everything else, as a power cut would (SIGKILL
 // alone keeps the page cache and so never tests durability). Files are
 // inodes: a rename or remove never changes the data an open handle sees.
@@ -35,6 +36,9 @@ type memNode struct {
 	// dir
 	children       map[string]*memNode
 	syncedChildren map[string]*memNode
+	// dirty: data or children changed since they were last made durable,
+	// so a file-system sync need not copy what did not change.
+	dirty bool
 }
 
 var _ FS = (*MemFS)(nil)
@@ -150,8 +154,13 @@ func (m *MemFS) Create(name string) (File, error) {
 	}
 	n := &memNode{modTime: time.Now()}
 	dir.children[base] = n
+	dir.dirty = true
 	return &memFile{fs: m, node: n, name: name, gen: m.gen, write: true}, nil
 }
+
+// CreateDirect implements FS: in memory there is no page cache to bypass,
+// so it is Create.
+func (m *MemFS) CreateDirect(name string) (File, error) { return m.Create(name) }
 
 // Open implements FS.
 func (m *MemFS) Open(name string) (File, error) {
@@ -185,6 +194,7 @@ func (m *MemFS) Rename(oldname, newname string) error {
 	}
 	delete(odir.children, obase)
 	ndir.children[nbase] = n
+	odir.dirty, ndir.dirty = true, true
 	return nil
 }
 
@@ -204,6 +214,7 @@ func (m *MemFS) Remove(name string) error {
 		return &fs.PathError{Op: "remove", Path: name, Err: errors.New("directory not empty")}
 	}
 	delete(dir.children, base)
+	dir.dirty = true
 	return nil
 }
 
@@ -217,6 +228,7 @@ func (m *MemFS) MkdirAll(dir string, _ fs.FileMode) error {
 		if !ok {
 			next = newDirNode()
 			cur.children[p] = next
+			cur.dirty = true
 		}
 		if !next.dir {
 			return &fs.PathError{Op: "mkdir", Path: dir, Err: errors.New("not a directory")}
@@ -268,7 +280,70 @@ func (m *MemFS) SyncDir(dir string) error {
 		return &fs.PathError{Op: "syncdir", Path: dir, Err: errors.New("not a directory")}
 	}
 	n.syncedChildren = maps.Clone(n.children)
+	n.dirty = false
 	return nil
+}
+
+// OpenSyncer implements FS. MemFS is one file system, so dir only has to
+// exist.
+func (m *MemFS) OpenSyncer(dir string) (Syncer, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, err := m.lookup("syncfs", dir); err != nil {
+		return nil, err
+	}
+	return &memSyncer{fs: m, dir: dir, gen: m.gen}, nil
+}
+
+// memSyncer makes the whole MemFS durable, like syncfs(2).
+type memSyncer struct {
+	fs     *MemFS
+	dir    string
+	gen    uint64
+	closed bool
+}
+
+func (s *memSyncer) Sync() error {
+	s.fs.mu.Lock()
+	defer s.fs.mu.Unlock()
+	switch {
+	case s.closed:
+		return &fs.PathError{Op: "syncfs", Path: s.dir, Err: fs.ErrClosed}
+	case s.gen != s.fs.gen:
+		return &fs.PathError{Op: "syncfs", Path: s.dir, Err: ErrCrashed}
+	}
+	s.fs.root.syncAll()
+	return nil
+}
+
+func (s *memSyncer) Close() error {
+	s.fs.mu.Lock()
+	defer s.fs.mu.Unlock()
+	if s.closed {
+		return &fs.PathError{Op: "close", Path: s.dir, Err: fs.ErrClosed}
+	}
+	s.closed = true
+	return nil
+}
+
+// syncAll makes n and everything under it durable. Files unlinked but
+// still open are unreachable and stay as they are: they cannot survive a
+// crash anyway.
+func (n *memNode) syncAll() {
+	if !n.dir {
+		if n.dirty {
+			n.synced = slices.Clone(n.data)
+			n.dirty = false
+		}
+		return
+	}
+	if n.dirty {
+		n.syncedChildren = maps.Clone(n.children)
+		n.dirty = false
+	}
+	for _, c := range n.children {
+		c.syncAll()
+	}
 }
 
 // memFile is a handle on an inode. Its offset is private to the handle.
@@ -338,6 +413,7 @@ func (f *memFile) Write(p []byte) (int, error) {
 	copy(f.node.data[f.off:], p)
 	f.off = end
 	f.node.modTime = time.Now()
+	f.node.dirty = true
 	return len(p), nil
 }
 
@@ -349,9 +425,10 @@ func (f *memFile) Sync() error {
 	}
 	if f.node.dir {
 		f.node.syncedChildren = maps.Clone(f.node.children)
-		return nil
+	} else {
+		f.node.synced = slices.Clone(f.node.data)
 	}
-	f.node.synced = slices.Clone(f.node.data)
+	f.node.dirty = false
 	return nil
 }
 

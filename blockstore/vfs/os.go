@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+
+	"golang.org/x/sys/unix"
 )
 
 // OS is the real file system. Its files are *os.File.
@@ -46,3 +48,34 @@ func (OS) SyncDir(dir string) error {
 	}
 	return d.Close()
 }
+
+// OpenSyncer implements FS. The descriptor it holds samples the file
+// system's write-back error sequence when opened (Linux 5.8 and later), so
+// its Sync reports every error since then even if another descriptor's
+// syncfs saw it first.
+func (OS) OpenSyncer(dir string) (Syncer, error) {
+	d, err := os.Open(dir)
+	if err != nil {
+		return nil, fmt.Errorf("open syncer: %w", err)
+	}
+	return osSyncer{d}, nil
+}
+
+type osSyncer struct{ d *os.File }
+
+func (s osSyncer) Sync() error {
+	sc, err := s.d.SyscallConn()
+	if err != nil {
+		return fmt.Errorf("syncfs %s: %w", s.d.Name(), err)
+	}
+	var serr error
+	if err := sc.Control(func(fd uintptr) { serr = unix.Syncfs(int(fd)) }); err != nil {
+		return fmt.Errorf("syncfs %s: %w", s.d.Name(), err)
+	}
+	if serr != nil {
+		return &fs.PathError{Op: "syncfs", Path: s.d.Name(), Err: serr}
+	}
+	return nil
+}
+
+func (s osSyncer) Close() error { return s.d.Close() }

@@ -27,6 +27,13 @@ type FS interface {
 	// Create creates name for reading and writing; it fails if name exists,
 	// so two writers never share a temp file.
 	Create(name string) (File, error)
+	// CreateDirect is Create for a file whose whole content is given in
+	// one Write and that should bypass the page cache (O_DIRECT) where the
+	// file system allows: filling fresh page-cache pages costs about as
+	// much CPU here as hashing the bytes. Callers give the whole content to
+	// one Write (OS's files refuse a second one). Like
+	// Create's, its data is durable only after Sync (or a Syncer's Sync).
+	CreateDirect(name string) (File, error)
 	// Open opens name read-only.
 	Open(name string) (File, error)
 	// Rename atomically replaces newname with oldname. The change is durable
@@ -42,6 +49,23 @@ type FS interface {
 	Stat(name string) (fs.FileInfo, error)
 	// SyncDir makes dir's entries (creations, renames, removals) durable.
 	SyncDir(dir string) error
+	// OpenSyncer returns a Syncer for the whole file system holding dir.
+	// Open it before writing what its Sync must make durable: it reports
+	// the write-back errors of the file system from the moment it is open.
+	OpenSyncer(dir string) (Syncer, error)
+}
+
+// Syncer makes everything written on one file system durable at once, as
+// syncfs(2) does: one sync instead of an fsync per file and per directory,
+// which is what makes committing many small files as a group cheap.
+type Syncer interface {
+	// Sync makes the data of every file and every directory entry on the
+	// file system durable. It fails if any write-back on the file system
+	// failed since the Syncer was opened or last synced, whichever file
+	// it was for (the kernel does not say which), so a caller must treat
+	// a failure as "none of what I wrote is known to be durable".
+	Sync() error
+	Close() error
 }
 
 // Op names an FS or File operation, for fault injection.
@@ -61,12 +85,13 @@ const (
 	OpMkdir
 	OpReadDir
 	OpSyncDir
+	OpSyncFS
 )
 
 var opNames = [...]string{
 	OpCreate: "create", OpOpen: "open", OpRead: "read", OpWrite: "write",
 	OpSync: "sync", OpClose: "close", OpStat: "stat", OpRename: "rename",
-	OpRemove: "remove", OpMkdir: "mkdir", OpReadDir: "readdir", OpSyncDir: "syncdir",
+	OpRemove: "remove", OpMkdir: "mkdir", OpReadDir: "readdir", OpSyncDir: "syncdir", OpSyncFS: "syncfs",
 }
 
 func (o Op) String() string {

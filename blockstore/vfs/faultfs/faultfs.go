@@ -1,5 +1,5 @@
 // Package faultfs wraps a vfs.FS so tests can make chosen operations fail:
-// a write, an fsync or a rename whose path matches, the Nth operation, a full
+// a write, an fsync, a file-system sync or a rename whose path matches, the Nth operation, a full
 // disk (ENOSPC), or any generic hook, such as one that kills the process
 // between a block's write and its rename.
 package faultfs
@@ -67,6 +67,18 @@ func (f *FS) Create(name string) (vfs.File, error) {
 	return &File{File: file, fs: f, name: name}, nil
 }
 
+// CreateDirect implements vfs.FS; hooks see it as OpCreate.
+func (f *FS) CreateDirect(name string) (vfs.File, error) {
+	if err := f.check(vfs.OpCreate, name); err != nil {
+		return nil, err
+	}
+	file, err := f.inner.CreateDirect(name)
+	if err != nil {
+		return nil, err
+	}
+	return &File{File: file, fs: f, name: name}, nil
+}
+
 // Open implements vfs.FS.
 func (f *FS) Open(name string) (vfs.File, error) {
 	if err := f.check(vfs.OpOpen, name); err != nil {
@@ -125,6 +137,29 @@ func (f *FS) SyncDir(dir string) error {
 		return err
 	}
 	return f.inner.SyncDir(dir)
+}
+
+// OpenSyncer implements vfs.FS. Opening passes through; each Sync of the
+// Syncer is an OpSyncFS on dir, so a hook can fail it or kill before it.
+func (f *FS) OpenSyncer(dir string) (vfs.Syncer, error) {
+	sy, err := f.inner.OpenSyncer(dir)
+	if err != nil {
+		return nil, err
+	}
+	return &syncer{Syncer: sy, fs: f, dir: dir}, nil
+}
+
+type syncer struct {
+	vfs.Syncer
+	fs  *FS
+	dir string
+}
+
+func (s *syncer) Sync() error {
+	if err := s.fs.check(vfs.OpSyncFS, s.dir); err != nil {
+		return err
+	}
+	return s.Syncer.Sync()
 }
 
 // File is a file opened through FS. Unwrap gives the wrapped file (an
