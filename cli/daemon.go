@@ -40,6 +40,7 @@ S3 credentials come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY.`,
 			&ucli.StringFlag{Name: "region", Usage: "topology label: region", EnvVars: []string{"MESHCACHE_REGION"}},
 			&ucli.StringFlag{Name: "zone", Usage: "topology label: zone"},
 			&ucli.StringFlag{Name: "rack", Usage: "topology label: rack"},
+			&ucli.BoolFlag{Name: "mdns", Usage: "find members on the local network by multicast DNS (off by default: it multicasts on every interface)"},
 			&ucli.BoolFlag{Name: "cross-region", Usage: "fetch from holders in other regions before the origin when none of this region has a block"},
 			&ucli.IntFlag{Name: "piece-blocks", Usage: "blocks per piece, the unit whose origin read one member of a region owns (default 64; must be the same on every member)"},
 			&ucli.DurationFlag{Name: "progress-timeout", Usage: "how long a piece's owner may stay silent before the next member takes the piece over (default 10s)"},
@@ -119,6 +120,7 @@ func meshConfig(c *ucli.Context) (node.MeshConfig, error) {
 		Zone:            c.String("zone"),
 		Rack:            c.String("rack"),
 		CrossRegion:     c.Bool("cross-region"),
+		MDNS:            c.Bool("mdns"),
 		PieceBlocks:     c.Int("piece-blocks"),
 		ProgressTimeout: c.Duration("progress-timeout"),
 	}
@@ -137,7 +139,7 @@ func meshConfig(c *ucli.Context) (node.MeshConfig, error) {
 		return m, errors.New("--piece-blocks and --progress-timeout must not be negative")
 	}
 	if len(m.ClusterKeys) == 0 {
-		for _, f := range []string{"listen", "announce", "bootstrap", "bootstrap-file", "cross-region", "piece-blocks", "progress-timeout"} {
+		for _, f := range []string{"listen", "announce", "bootstrap", "bootstrap-file", "mdns", "cross-region", "piece-blocks", "progress-timeout"} {
 			if c.IsSet(f) {
 				return m, fmt.Errorf("--%s needs --cluster-key FILE: without a cluster key the daemon runs without the mesh (see `meshcache keygen`)", f)
 			}

@@ -37,6 +37,9 @@ type MeshConfig struct {
 	Bootstrap []string
 	// Topology labels.
 	Region, Zone, Rack string
+	// MDNS finds members on the local network by multicast DNS (off by
+	// default: it multicasts on every interface).
+	MDNS bool
 	// CrossRegion lets a node fetch from holders in other regions before
 	// the origin, when no holder of its own region has a block (the
 	// blocks then count as cross-region bytes).
@@ -111,7 +114,11 @@ func (n *Node) startMesh(ctx context.Context) (*meshNode, error) {
 		m.close()
 		return nil, err
 	}
-	if m.discovery, err = discovery.New(h, discovery.Config{Membership: m.auth, Bootstrap: cfg.Bootstrap, Logger: log}); err != nil {
+	if m.discovery, err = discovery.New(h, discovery.Config{Membership: m.auth, Bootstrap: cfg.Bootstrap, MDNS: cfg.MDNS, Logger: log}); err != nil {
+		m.close()
+		return nil, err
+	}
+	if err := m.discovery.StartMDNS(); err != nil {
 		m.close()
 		return nil, err
 	}

@@ -38,6 +38,9 @@ type daemonOpts struct {
 	// viaEnv gives the data directory and the socket through
 	// MESHCACHE_DATA and MESHCACHE_SOCKET instead of flags.
 	viaEnv bool
+	// netns, when set, runs the daemon in that network namespace (`ip
+	// netns exec`, which execs the daemon in place).
+	netns string
 }
 
 // socketDir is a short directory for unix sockets (their paths are limited
@@ -85,6 +88,9 @@ func startDaemonNoWait(t testing.TB, o daemonOpts) *daemon {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(binPath, args...)
+	if o.netns != "" {
+		cmd = exec.Command("ip", append([]string{"netns", "exec", o.netns, binPath}, args...)...)
+	}
 	cmd.Env = append(cleanEnv(), env...)
 	cmd.Stdout, cmd.Stderr = out, out
 	// Dies with the test binary, so an aborted test leaves no daemon behind.

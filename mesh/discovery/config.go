@@ -63,8 +63,17 @@ type Config struct {
 	ReprovideInterval time.Duration
 	// LookupTimeout bounds each provide and each lookup.
 	LookupTimeout time.Duration
-	Logger        *slog.Logger
+	// MDNS finds members on the local network by multicast DNS
+	// (MDNSService) and joins them like bootstrap peers. Off by default:
+	// it multicasts on every interface of the host.
+	MDNS   bool
+	Logger *slog.Logger
 }
+
+// MDNSService is the mDNS service name members announce, apart from the
+// public IPFS one (_p2p._udp), so that meshcache daemons find only each
+// other (and still admit only members).
+const MDNSService = "_meshcache._udp"
 
 func (c Config) withDefaults() Config {
 	if c.ProtocolPrefix == "" {

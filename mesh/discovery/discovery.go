@@ -39,6 +39,7 @@ type Discovery struct {
 	wg     sync.WaitGroup
 	sub    event.Subscription
 	sem    chan struct{}
+	mdns   interface{ Close() error } // nil unless StartMDNS started it
 
 	closeOnce sync.Once
 	closeErr  error
@@ -116,10 +117,14 @@ func (d *Discovery) Close() error {
 	d.closeOnce.Do(func() {
 		// kad-dht's Close leaves its handler on the host, which outlives it.
 		d.h.RemoveStreamHandler(d.proto)
+		var mdnsErr error
+		if d.mdns != nil {
+			mdnsErr = d.mdns.Close()
+		}
 		d.cancel()
 		err := d.sub.Close()
 		d.wg.Wait()
-		d.closeErr = errors.Join(err, d.dht.Close())
+		d.closeErr = errors.Join(mdnsErr, err, d.dht.Close())
 	})
 	return d.closeErr
 }
