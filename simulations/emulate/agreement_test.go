@@ -20,10 +20,12 @@ const (
 	// × the simulated one. The band is asymmetric because the simulator is
 	// a fluid model: it shares every bottleneck fairly and charges no round
 	// trips, so real TCP and QUIC over 160–300 ms RTTs can only be slower.
-	// Measured on this machine: 1.7–2.9 × (docs/simulations.md); the
-	// issue's goal, 1.35 ×, is not met yet (see the docs for why).
+	// Measured on this machine when quiet: 1.34–1.36 ×; with other test
+	// packages running beside it (as in CI) up to 2.9 × (docs/simulations.md).
+	// The upper edge leaves room for that load and still catches a fetch
+	// path that regresses to reading remote origins serially.
 	p50MinRatio = 0.9
-	p50MaxRatio = 4.0
+	p50MaxRatio = 2.5
 )
 
 // TestAgreement runs the small scenario in the simulator and compares it
