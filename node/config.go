@@ -46,7 +46,10 @@ type Config struct {
 	// ScrubInterval is how often the store re-verifies idle blocks
 	// (0: the store's default, a day; negative: never).
 	ScrubInterval time.Duration
-	Logger        *slog.Logger
+	// FetchBatch is about how many MiB one fetch asks a source for
+	// (prefetch's Batch; 0: its default, 16).
+	FetchBatch int
+	Logger     *slog.Logger
 
 	// Mesh joins the daemon to a cluster; off without cluster keys.
 	Mesh MeshConfig

@@ -42,11 +42,13 @@ func garbage(_ context.Context, c cid.Cid) (blocks.Block, error) {
 func TestMeshCorruptPeer(t *testing.T) {
 	ctx := testContext(t, 2*time.Minute)
 	key := writeKey(t)
-	// Twenty files of two blocks: twenty batches (a batch never spans
-	// files), so asking the corrupt member once per batch would show.
+	// Twenty files of two blocks, fetched a MiB at a time: about twenty
+	// batches, so asking the corrupt member once per batch would show.
+	// The second blocks (64 random bytes) differ, so no CID is wanted
+	// twice and every byte sent is one the pin counts.
 	var files []fixtureFile
 	for i := range 20 {
-		files = append(files, fixtureFile{fmt.Sprintf("part-%02d.bin", i), mib + 1})
+		files = append(files, fixtureFile{fmt.Sprintf("part-%02d.bin", i), mib + 64})
 	}
 	dir, root := publishFiles(t, files)
 	originURL := "file://" + dir
@@ -64,7 +66,9 @@ func TestMeshCorruptPeer(t *testing.T) {
 		t.Fatalf("corrupt member announces the dataset: %v", err)
 	}
 
-	d := originMember(t, key, originURL, idH.Addrs[0])
+	d := startDaemon(t, Config{AllowOrigins: []string{originURL}, FetchBatch: 1, Mesh: MeshConfig{
+		ClusterKeys: []string{key}, Listen: []string{"/ip4/127.0.0.1/udp/0/quic-v1"}, Bootstrap: idH.Addrs[:1], Region: "eu",
+	}})
 	waitHolderSet(ctx, t, d, root, infoH.ID, bad.id())
 	// Loopback RTTs are alike and their order is chance; make the corrupt
 	// member the nearest so that it is asked first.

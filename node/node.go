@@ -79,6 +79,7 @@ func New(cfg Config) (*Node, error) {
 		Dir:    cfg.DataDir,
 		Store:  n.store,
 		Lost:   lost,
+		Batch:  cfg.FetchBatch,
 		Open:   func(ctx context.Context, u string) (origin.Origin, error) { return n.origins.Open(ctx, u) },
 		Logger: log,
 	}

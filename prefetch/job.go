@@ -80,14 +80,20 @@ func (m *Manager) fetchAll(ctx context.Context, j *job) error {
 	// A piece may be walked twice (begun from its owner, finished from
 	// the origin): counted remembers the leaves already in the progress.
 	counted := newLeafBits(idx.NumLeaves())
-	put := func(want Want, b blocks.Block) error {
-		if err := m.cfg.Store.Put(ctx, b); err != nil {
-			return err
-		}
+	stored := func(want Want, b blocks.Block) {
 		counted.add(want.Leaf)
 		w.landing.landed(b.Cid())
 		plan.Have(want.Leaf)
-		return nil
+	}
+	// fetchInto runs one fetch with its blocks gathered into a putBatch,
+	// stored as the batch fills and once the fetch returns, whatever it
+	// returned: the blocks it delivered are good.
+	fetchInto := func(pb *putBatch, fetch func(GotFunc) error) error {
+		err := fetch(func(want Want, b blocks.Block) error { return pb.add(ctx, want, b) })
+		if ferr := pb.flush(ctx); ferr != nil {
+			return ferr
+		}
+		return err
 	}
 	fetched := func(source string, n int64) {
 		j.prog.add(source, n, 1)
@@ -112,22 +118,26 @@ func (m *Manager) fetchAll(ctx context.Context, j *job) error {
 	g, gctx := errgroup.WithContext(ctx)
 	// Requests to owners mostly wait for blocks to land there, so more of
 	// them run at once than origin reads: enough that blocks landed at one
-	// owner are fetched while others are still awaited.
+	// owner are fetched while others are still awaited (each holds up to
+	// a putBatch of blocks, so not many more).
 	var fromPeers errgroup.Group
-	for range 4 * m.cfg.Workers {
+	for range 2 * m.cfg.Workers {
 		fromPeers.Go(func() error {
+			pb := newPutBatch(m.cfg.Store, stored)
 			for p := range theirs {
 				if plan.Mine(p) {
 					w.mine(p)
 					continue
 				}
 				err := m.eachBatch(gctx, idx, pieces, p, local, func(b []Want) error {
-					return plan.Fetch(gctx, p, b, func(want Want, blk blocks.Block) error {
-						if err := put(want, blk); err != nil {
-							return err
-						}
-						fetched(SourcePeer, int64(len(blk.RawData())))
-						return nil
+					return fetchInto(pb, func(got GotFunc) error {
+						return plan.Fetch(gctx, p, b, func(want Want, blk blocks.Block) error {
+							if err := got(want, blk); err != nil {
+								return err
+							}
+							fetched(SourcePeer, int64(len(blk.RawData())))
+							return nil
+						})
 					})
 				})
 				switch {
@@ -148,9 +158,10 @@ func (m *Manager) fetchAll(ctx context.Context, j *job) error {
 	})
 	for range m.cfg.Workers {
 		g.Go(func() error {
+			pb := newPutBatch(m.cfg.Store, stored)
 			for p := range w.own {
 				err := m.eachBatch(gctx, idx, pieces, p, local, func(b []Want) error {
-					return chain.Fetch(gctx, b, put, fetched)
+					return fetchInto(pb, func(got GotFunc) error { return chain.Fetch(gctx, b, got, fetched) })
 				})
 				if err != nil {
 					return err
@@ -163,17 +174,21 @@ func (m *Manager) fetchAll(ctx context.Context, j *job) error {
 }
 
 // eachBatch walks piece's leaves in the dataset's order, reports the ones
-// held locally to local and hands the others to fetch in batches of up to
-// Batch neighbouring blocks of one file.
+// held locally to local and hands the others to fetch in batches of about
+// Batch MiB (Batch blocks of 1 MiB; up to 4×Batch blocks of small files).
+// A batch may span files: the origin source coalesces each file's
+// neighbouring blocks into its own ranged reads, and a peer answers a
+// batch of small files' blocks in one request instead of one each.
 func (m *Manager) eachBatch(ctx context.Context, idx *dataset.Index, pieces policy.Pieces, piece int64, local func(Want), fetch func([]Want) error) error {
 	from, to := pieces.Range(piece)
 	var cur []Want
+	var curBytes int64
 	flush := func() error {
 		if len(cur) == 0 {
 			return nil
 		}
 		b := cur
-		cur = nil
+		cur, curBytes = nil, 0
 		return fetch(b)
 	}
 	for i := from; i < to; i++ {
@@ -192,13 +207,9 @@ func (m *Manager) eachBatch(ctx context.Context, idx *dataset.Index, pieces poli
 			local(w)
 			continue
 		}
-		if len(cur) > 0 && cur[len(cur)-1].File.Path != w.File.Path {
-			if err := flush(); err != nil {
-				return err
-			}
-		}
 		cur = append(cur, w)
-		if len(cur) >= m.cfg.Batch {
+		curBytes += w.Size
+		if curBytes >= int64(m.cfg.Batch)<<20 || len(cur) >= 4*m.cfg.Batch {
 			if err := flush(); err != nil {
 				return err
 			}

@@ -15,12 +15,12 @@ import (
 
 // Source names used in progress and statistics.
 const (
-	SourceLocal  = "local"
-	SourcePeer   = "peer"
+	SourceLocal = "local"
+	SourcePeer  = "peer"
 	// SourceRemotePeer is a peer in another region: counted as a peer and
 	// as cross-region bytes.
 	SourceRemotePeer = "remote-peer"
-	SourceOrigin = "origin"
+	SourceOrigin     = "origin"
 )
 
 // ErrIntegrity: a source delivered bytes that do not hash to the wanted CID.

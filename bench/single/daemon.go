@@ -26,6 +26,11 @@ type daemon struct {
 // startDaemon starts `meshcache daemon` with its data under dir and waits
 // until its API answers.
 func startDaemon(ctx context.Context, bin, dir string, allow ...string) (*daemon, error) {
+	return startDaemonArgs(ctx, bin, dir, nil, allow...)
+}
+
+// startDaemonArgs is startDaemon with extra daemon flags.
+func startDaemonArgs(ctx context.Context, bin, dir string, extra []string, allow ...string) (*daemon, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
@@ -39,6 +44,7 @@ func startDaemon(ctx context.Context, bin, dir string, allow ...string) (*daemon
 	for _, a := range allow {
 		args = append(args, "--allow-origin", a)
 	}
+	args = append(args, extra...)
 	d.cmd = exec.Command(bin, args...)
 	d.cmd.Stdout, d.cmd.Stderr = logf, logf
 	// The daemon dies with the bench, should the bench itself be killed.

@@ -56,7 +56,7 @@ func parseFlags(args []string) (config, error) {
 	fs.IntVar(&c.runs, "runs", 5, "rounds of each interleaved comparison")
 	fs.IntVar(&c.readRuns, "read-runs", 9, "rounds of the read comparison (reads are quick and noisy)")
 	fs.IntVar(&c.firstReads, "first-reads", 3, "reads right after a daemon restart")
-	fs.StringVar(&only, "only", "publish,read,pin,rss", "benchmarks to run")
+	fs.StringVar(&only, "only", "publish,read,pin,pinpeer,rss", "benchmarks to run")
 	fs.StringVar(&big, "big", "512MiB", "size of the large file of the publish/pin dataset")
 	fs.IntVar(&c.mixed.Small, "small", 4096, "small files in the publish/pin dataset")
 	fs.StringVar(&smallAvg, "small-avg", "128KiB", "average small-file size")
@@ -119,7 +119,7 @@ func (b *bench) main() int {
 	steps := []struct {
 		name string
 		fn   func()
-	}{{"publish", b.benchPublish}, {"read", b.benchRead}, {"pin", b.benchPin}, {"rss", b.benchRSS}}
+	}{{"publish", b.benchPublish}, {"read", b.benchRead}, {"pin", b.benchPin}, {"pinpeer", b.benchPinPeer}, {"rss", b.benchRSS}}
 	for _, s := range steps {
 		if !b.cfg.only[s.name] {
 			continue

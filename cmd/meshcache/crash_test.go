@@ -37,7 +37,8 @@ func TestCrashDuringPin(t *testing.T) {
 		// itself stores, so the kill falls among the leaves.
 		{name: "fault/before-rename", fault: "kill:rename:60"},
 		{name: "fault/before-write", fault: "kill:write:100"},
-		{name: "fault/before-sync", fault: "kill:sync:140"},
+		// Pins store in batches, made durable by syncfs (group sync).
+		{name: "fault/before-syncfs", fault: "kill:syncfs:9"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
