@@ -59,3 +59,39 @@ func TestHashed(t *testing.T) {
 		t.Fatal("a plain block counts as verified")
 	}
 }
+
+// TestVerifiedBy: a caller's own sum is taken when it names the CID, and
+// refused otherwise (nothing is hashed again either way).
+func TestVerifiedBy(t *testing.T) {
+	data := []byte("a block's bytes")
+	c, err := rawPrefix.Sum(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := rawPrefix.Sum([]byte("other bytes"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		sum     cid.Cid
+		data    []byte
+		wantErr error
+	}{
+		{"matching sum", c, data, nil},
+		{"other sum", other, data, blockstore.ErrHashMismatch},
+		{"no sum", cid.Undef, data, blockstore.ErrHashMismatch},
+		{"too large", c, make([]byte, blockstore.MaxBlockSize+1), blockstore.ErrTooLarge},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b, err := blockstore.VerifiedBy(c, tt.sum, tt.data)
+			if !errors.Is(err, tt.wantErr) || (tt.wantErr == nil) != (err == nil) {
+				t.Fatalf("VerifiedBy: %v, want %v", err, tt.wantErr)
+			}
+			if err == nil && (!blockstore.IsVerified(b) || !b.Cid().Equals(c)) {
+				t.Fatalf("block %v verified=%v", b.Cid(), blockstore.IsVerified(b))
+			}
+		})
+	}
+}

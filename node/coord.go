@@ -45,18 +45,25 @@ func (c coordinator) Join(ctx context.Context, root cid.Cid, pieces policy.Piece
 	ctx, cancel := context.WithCancel(ctx)
 	pl := &plan{
 		m: m, root: root, pieces: pieces, self: m.host.ID(), ctx: ctx, cancel: cancel,
-		failed: map[peer.ID]error{}, peerCtx: map[peer.ID]*peerScope{}, probing: map[peer.ID]bool{}, joining: map[peer.ID]bool{},
+		failed: map[peer.ID]error{}, peerCtx: map[peer.ID]*peerScope{}, probing: map[peer.ID]bool{}, joining: map[peer.ID]bool{}, dialing: map[peer.ID]bool{},
 		source: peerSource{m: m, root: root},
 	}
 	if err := m.track(root, pieces.Leaves()); err != nil {
 		cancel()
 		return nil, err
 	}
-	if err := m.discovery.Want(ctx, root, m.cfg.Region); err != nil {
-		// Alone in the mesh so far: the pin goes on, and the want is
-		// recorded again with the re-provides.
-		m.log.Debug("record want", "root", root, "err", err)
-	}
+	// Recording the want is a DHT provide: a few round trips, or a dial
+	// timeout when a stopped member is still in the routing tables. The pin
+	// does not wait for it; it finds the others' wants itself.
+	pl.wg.Add(1)
+	go func() {
+		defer pl.wg.Done()
+		if err := m.discovery.Want(ctx, root, m.cfg.Region); err != nil && ctx.Err() == nil {
+			// Alone in the mesh so far: the want is recorded again with
+			// the re-provides.
+			m.log.Debug("record want", "root", root, "err", err)
+		}
+	}()
 	pl.setView(policy.NewView(0, []string{pl.self.String()}))
 	pl.settle(ctx)
 	pl.connect()
@@ -113,6 +120,7 @@ type plan struct {
 	peerCtx map[peer.ID]*peerScope
 	probing map[peer.ID]bool
 	joining map[peer.ID]bool // availability sessions being opened
+	dialing map[peer.ID]bool // wanters being connected to
 	spread  int              // rotates the choice among holders of a block
 }
 
@@ -169,20 +177,48 @@ func (pl *plan) refreshLoop(ctx context.Context) {
 // refresh looks the region's wanters up and reports whether the view
 // changed.
 func (pl *plan) refresh(ctx context.Context) bool {
-	lctx, cancel := context.WithTimeout(ctx, lookupTimeout)
+	lctx, cancel := context.WithTimeout(ctx, viewLookupTimeout)
 	found, err := pl.m.discovery.FindWanters(lctx, pl.root, pl.m.cfg.Region, maxViewMembers)
 	cancel()
 	if err != nil {
 		pl.m.log.Debug("find wanters", "root", pl.root, "err", err)
 		return false
 	}
+	// The view holds the live members: recorded wanters this node is
+	// connected to and has authenticated. A want record outlives its
+	// member by up to the records' TTL, and a view with a stopped member
+	// would send its pieces through a timeout first; a wanter not yet
+	// connected is dialed, and joins the view at the next refresh.
 	members := []string{pl.self.String()}
+	var dial []peer.AddrInfo
 	for _, ai := range found {
-		members = append(members, ai.ID.String())
 		pl.m.host.Peerstore().AddAddrs(ai.ID, ai.Addrs, time.Minute)
+		if pl.m.auth.IsAuthenticated(ai.ID) && len(pl.m.host.Network().ConnsToPeer(ai.ID)) > 0 {
+			members = append(members, ai.ID.String())
+		} else {
+			dial = append(dial, ai)
+		}
 	}
 	pl.mu.Lock()
 	defer pl.mu.Unlock()
+	for _, ai := range dial {
+		if pl.dialing[ai.ID] || pl.ctx.Err() != nil {
+			continue
+		}
+		pl.dialing[ai.ID] = true
+		pl.wg.Add(1)
+		go func() {
+			defer pl.wg.Done()
+			ctx, cancel := context.WithTimeout(pl.ctx, pl.m.progressTimeout)
+			if err := pl.m.host.Connect(ctx, ai); err == nil {
+				pl.m.auth.WaitAuthenticated(ctx, ai.ID)
+			}
+			cancel()
+			pl.mu.Lock()
+			delete(pl.dialing, ai.ID)
+			pl.mu.Unlock()
+		}()
+	}
 	old := pl.view.Members()
 	slices.Sort(members)
 	members = slices.Compact(members)

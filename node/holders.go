@@ -22,7 +22,14 @@ import (
 // while a holder is being found is the costlier mistake).
 const (
 	firstLookupWait = 5 * time.Second
-	lookupTimeout   = 10 * time.Second
+	// lookupTimeout ends a lookup with what it found so far. Providers
+	// answer within a few round trips, but a query also waits on members
+	// that stopped (still in routing tables for a while), and a pin must
+	// not wait with it: the answer is refreshed every holdersTTL anyway.
+	lookupTimeout = 2 * time.Second
+	// viewLookupTimeout is the same for the region's view, polled every
+	// viewPoll while it settles.
+	viewLookupTimeout = 500 * time.Millisecond
 )
 
 // holderCache remembers DHT answers for a short while, by dataset and

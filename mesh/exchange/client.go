@@ -17,6 +17,8 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	mh "github.com/multiformats/go-multihash"
 	mhcore "github.com/multiformats/go-multihash/core"
+
+	"github.com/meshcache/meshcache/blockstore"
 )
 
 // ClientConfig configures a Client.
@@ -388,7 +390,8 @@ func readBlock(r *bufio.Reader, want cid.Cid, size int) (blocks.Block, error) {
 	if !sum.Equals(want) {
 		return nil, badBlockError{fmt.Errorf("%w: bytes hash to %s", ErrBadBlock, sum)}
 	}
-	blk, err := blocks.NewBlockWithCid(data, want)
+	// Marked verified: the store that keeps it need not hash it again.
+	blk, err := blockstore.VerifiedBy(want, sum, data)
 	if err != nil {
 		return nil, badBlockError{fmt.Errorf("%w: %w", ErrBadBlock, err)}
 	}

@@ -5,12 +5,14 @@ import (
 	"errors"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	blocks "github.com/ipfs/go-block-format"
 	"github.com/ipfs/go-cid"
 
+	"github.com/meshcache/meshcache/blockstore"
 	"github.com/meshcache/meshcache/mesh/exchange"
 )
 
@@ -183,5 +185,23 @@ func TestSlowKeeperIsNotASilentPeer(t *testing.T) {
 	missing, err := cl.Fetch(ctxT(t, 20*time.Second), server.id(), cidsOf(held), slow)
 	if err != nil || len(missing) != 0 || col.len() != 3 {
 		t.Fatalf("missing %d, delivered %d, err %v; want all 3 despite the slow keeper", len(missing), col.len(), err)
+	}
+}
+
+// TestDeliveredBlocksAreMarkedVerified: blocks the client hashed on
+// arrival reach the caller marked verified, so a store keeps them without
+// hashing them a second time.
+func TestDeliveredBlocksAreMarkedVerified(t *testing.T) {
+	held := randomBlocks(t, 5, 100<<10)
+	_, _, cl, server, _ := pair(t, exchange.ServerConfig{}, exchange.ClientConfig{}, held...)
+	var unmarked atomic.Int64
+	missing, err := cl.Fetch(ctxT(t, 10*time.Second), server.id(), cidsOf(held), func(b blocks.Block) error {
+		if !blockstore.IsVerified(b) {
+			unmarked.Add(1)
+		}
+		return nil
+	})
+	if err != nil || len(missing) != 0 || unmarked.Load() != 0 {
+		t.Fatalf("missing %d, err %v, %d blocks not marked verified", len(missing), err, unmarked.Load())
 	}
 }

@@ -65,7 +65,14 @@ type Book struct {
 	mu     sync.Mutex
 	known  map[peer.ID]policy.Labels
 	asking map[peer.ID]bool
+	// failed keeps peers that did not answer from being asked again by
+	// every Get until retryAfter has passed.
+	failed map[peer.ID]time.Time
 }
+
+// retryAfter is how long Get waits before asking again a peer that did
+// not answer (a stopped member is still listed by the DHT for a while).
+const retryAfter = 30 * time.Second
 
 // New registers the protocol on h. Close unregisters it.
 func New(h host.Host, cfg Config) (*Book, error) {
@@ -78,7 +85,7 @@ func New(h host.Host, cfg Config) (*Book, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	b := &Book{h: h, cfg: cfg, log: cfg.Logger.With("component", "labels"), known: map[peer.ID]policy.Labels{}, asking: map[peer.ID]bool{}}
+	b := &Book{h: h, cfg: cfg, log: cfg.Logger.With("component", "labels"), known: map[peer.ID]policy.Labels{}, asking: map[peer.ID]bool{}, failed: map[peer.ID]time.Time{}}
 	b.ctx, b.cancel = context.WithCancel(context.Background())
 	var handler network.StreamHandler = b.answer
 	if cfg.Wrap != nil {
@@ -159,16 +166,25 @@ func (b *Book) Get(p peer.ID) (policy.Labels, bool) {
 	if l, ok := b.known[p]; ok {
 		return l, true
 	}
+	if t, ok := b.failed[p]; ok && time.Since(t) < retryAfter {
+		return policy.Labels{}, false
+	}
 	if !b.asking[p] && b.ctx.Err() == nil {
 		b.asking[p] = true
 		b.wg.Add(1)
 		go func() {
 			defer b.wg.Done()
-			if _, err := b.Ask(b.ctx, p); err != nil {
+			_, err := b.Ask(b.ctx, p)
+			if err != nil {
 				b.log.Debug("learn labels", "peer", p, "err", err)
 			}
 			b.mu.Lock()
 			delete(b.asking, p)
+			if err != nil {
+				b.failed[p] = time.Now()
+			} else {
+				delete(b.failed, p)
+			}
 			b.mu.Unlock()
 		}()
 	}
