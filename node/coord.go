@@ -177,6 +177,9 @@ func (pl *plan) refreshLoop(ctx context.Context) {
 // refresh looks the region's wanters up and reports whether the view
 // changed.
 func (pl *plan) refresh(ctx context.Context) bool {
+	wctx, wcancel := context.WithTimeout(ctx, 2*time.Second)
+	pl.m.waitRouting(wctx)
+	wcancel()
 	lctx, cancel := context.WithTimeout(ctx, viewLookupTimeout)
 	found, err := pl.m.discovery.FindWanters(lctx, pl.root, pl.m.cfg.Region, maxViewMembers)
 	cancel()

@@ -26,10 +26,12 @@ const (
 	// answer within a few round trips, but a query also waits on members
 	// that stopped (still in routing tables for a while), and a pin must
 	// not wait with it: the answer is refreshed every holdersTTL anyway.
-	lookupTimeout = 2 * time.Second
+	lookupTimeout = 10 * time.Second
 	// viewLookupTimeout is the same for the region's view, polled every
 	// viewPoll while it settles.
 	viewLookupTimeout = 500 * time.Millisecond
+	// emptyHoldersTTL is how long "no holder" is believed.
+	emptyHoldersTTL = time.Second
 )
 
 // holderCache remembers DHT answers for a short while, by dataset and
@@ -62,6 +64,7 @@ func (m *meshNode) holders(ctx context.Context, root cid.Cid) ([]peer.ID, error)
 // findHolders is the DHT lookup of root's holders in this region.
 func (m *meshNode) findHolders(root cid.Cid) func(context.Context) ([]holder, error) {
 	return func(ctx context.Context) ([]holder, error) {
+		m.waitRouting(ctx)
 		infos, err := m.discovery.FindHolders(ctx, root, m.cfg.Region, 16)
 		out := make([]holder, 0, len(infos))
 		for _, info := range infos {
@@ -79,6 +82,20 @@ func (m *meshNode) primeHolders(root cid.Cid) {
 	defer m.cache.mu.Unlock()
 	if _, ok := m.cache.entries[root.KeyString()]; !ok {
 		m.startLookup(root.KeyString(), holderEntry{}, m.findHolders(root))
+	}
+}
+
+// waitRouting waits (within ctx) until the DHT's routing table has a
+// member, when this node is connected to any: a lookup made in the moment
+// between a member's handshake and its admission to the table would find
+// nothing, and that empty answer would send a pin to the origin.
+func (m *meshNode) waitRouting(ctx context.Context) {
+	for len(m.discovery.RoutingTable()) == 0 && len(m.peers()) > 0 {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(20 * time.Millisecond):
+		}
 	}
 }
 
@@ -176,6 +193,10 @@ func (m *meshNode) startLookup(key string, prev holderEntry, lookup func(context
 			m.log.Debug("find holders", "key", key, "err", err)
 		} else {
 			e.peers = found
+		}
+		if len(e.peers) == 0 {
+			// Nobody yet: ask again soon, a holder may be announcing.
+			e.expires = time.Now().Add(emptyHoldersTTL)
 		}
 		m.cache.mu.Lock()
 		m.cache.entries[key] = e

@@ -27,6 +27,9 @@ const (
 	DefaultReprovideInterval = DefaultRecordTTL / 3
 	// DefaultLookupTimeout bounds one provide or one holder lookup.
 	DefaultLookupTimeout = 30 * time.Second
+	// DefaultLinger: records of one key come from the same few closest
+	// members, within a round trip or two of each other.
+	DefaultLinger = 250 * time.Millisecond
 	// DefaultHolderLimit is FindHolders' limit when the caller passes none.
 	DefaultHolderLimit = 20
 )
@@ -63,6 +66,9 @@ type Config struct {
 	ReprovideInterval time.Duration
 	// LookupTimeout bounds each provide and each lookup.
 	LookupTimeout time.Duration
+	// Linger is how long a lookup goes on collecting once it has found a
+	// first record (DefaultLinger when 0).
+	Linger time.Duration
 	// MDNS finds members on the local network by multicast DNS
 	// (MDNSService) and joins them like bootstrap peers. Off by default:
 	// it multicasts on every interface of the host.
@@ -84,6 +90,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.ReprovideInterval == 0 {
 		c.ReprovideInterval = c.RecordTTL / 3
+	}
+	if c.Linger == 0 {
+		c.Linger = DefaultLinger
 	}
 	if c.LookupTimeout == 0 {
 		c.LookupTimeout = DefaultLookupTimeout

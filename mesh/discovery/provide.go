@@ -91,14 +91,33 @@ func (d *Discovery) find(ctx context.Context, p Provision, limit int) ([]peer.Ad
 	ctx, cancel := context.WithTimeout(ctx, d.cfg.LookupTimeout)
 	defer cancel()
 	var out []peer.AddrInfo
-	// One more than asked, in case this node is among the providers.
-	for ai := range d.dht.FindProvidersAsync(ctx, key, limit+1) {
-		if ai.ID == d.h.ID() || !d.usable(ai.ID) {
-			continue
-		}
-		out = append(out, ai)
-		if len(out) == limit {
-			break
+	// One more than asked, in case this node is among the providers. A
+	// lookup that has found fewer than asked runs on until its query ends,
+	// which a member that stopped (still in routing tables) holds up for a
+	// dial timeout; once something is found, Linger more is all it gets.
+	results := d.dht.FindProvidersAsync(ctx, key, limit+1)
+	var linger <-chan time.Time
+collect:
+	for {
+		select {
+		case ai, ok := <-results:
+			if !ok {
+				break collect
+			}
+			if ai.ID == d.h.ID() || !d.usable(ai.ID) {
+				continue
+			}
+			out = append(out, ai)
+			if len(out) == limit {
+				break collect
+			}
+			if linger == nil {
+				t := time.NewTimer(d.cfg.Linger)
+				defer t.Stop()
+				linger = t.C
+			}
+		case <-linger:
+			break collect
 		}
 	}
 	if len(out) == 0 {
