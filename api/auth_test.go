@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -31,6 +32,7 @@ type childReport struct {
 	PinCode       string
 	PinErr        string
 	ConnectErr    bool
+	ProfileStatus int
 	DefaultSocket map[string]string
 }
 
@@ -75,6 +77,7 @@ func runChild(role string) int {
 	} else {
 		rep.PinStatus = 202
 	}
+	rep.ProfileStatus = getStatus(ctx, os.Getenv("MESHCACHE_API_TEST_SOCKET"), "/debug/pprof/goroutine?debug=1")
 	rep.DefaultSocket = map[string]string{"with-xdg": DefaultSocketPath()}
 	os.Unsetenv("XDG_RUNTIME_DIR")
 	rep.DefaultSocket["without-xdg"] = DefaultSocketPath()
@@ -82,6 +85,24 @@ func runChild(role string) int {
 		return 2
 	}
 	return 0
+}
+
+// getStatus answers the status of a GET on the socket, or -1.
+func getStatus(ctx context.Context, socket, path string) int {
+	hc := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, "unix", socket)
+	}}}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://meshcache"+path, nil)
+	if err != nil {
+		return -1
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return -1
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, resp.Body)
+	return resp.StatusCode
 }
 
 // authEnv is a daemon on a socket of group 65534 in a folder every user
@@ -184,6 +205,9 @@ func TestAuthorizationAsOtherUsers(t *testing.T) {
 		if rep.PinStatus != 403 || rep.PinCode != CodeForbidden || rep.PinErr != want {
 			t.Fatalf("pin = %d %s %q, want 403 forbidden %q", rep.PinStatus, rep.PinCode, rep.PinErr, want)
 		}
+		if rep.ProfileStatus != http.StatusForbidden {
+			t.Fatalf("profile as uid 65534 = %d, want 403", rep.ProfileStatus)
+		}
 		if rep.DefaultSocket["with-xdg"] != "/run/user/65534/meshcache/meshcache.sock" ||
 			rep.DefaultSocket["without-xdg"] != "/tmp/meshcache-65534/meshcache.sock" {
 			t.Fatalf("default socket paths for uid 65534: %v", rep.DefaultSocket)
@@ -196,6 +220,9 @@ func TestAuthorizationAsOtherUsers(t *testing.T) {
 		}
 		if rep.PinStatus != 202 || !rep.ReadOK {
 			t.Fatalf("admin-group pin = %d %q, read ok %v", rep.PinStatus, rep.PinErr, rep.ReadOK)
+		}
+		if rep.ProfileStatus != http.StatusOK {
+			t.Fatalf("profile as admin-group member = %d, want 200", rep.ProfileStatus)
 		}
 	})
 	t.Run("outside the socket group cannot connect", func(t *testing.T) {

@@ -104,7 +104,7 @@ func (h *Handler) routes() []route {
 func (h *Handler) register() {
 	byPattern := map[string]map[string]route{}
 	var order []string
-	for _, rt := range h.routes() {
+	for _, rt := range append(h.routes(), debugRoutes()...) {
 		if byPattern[rt.pattern] == nil {
 			byPattern[rt.pattern] = map[string]route{}
 			order = append(order, rt.pattern)

@@ -34,6 +34,9 @@ type config struct {
 }
 
 func main() {
+	if n, ok := os.LookupEnv(quicServeEnv); ok {
+		os.Exit(serveQUICChild(n))
+	}
 	cfg, err := parseFlags(os.Args[1:])
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "bench: %v\n", err)

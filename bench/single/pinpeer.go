@@ -47,8 +47,11 @@ func (b *bench) benchPinPeer() {
 	raw, err := baseline.NewQUIC(b.ctx, baseline.QUICConfig{Blocks: blocks})
 	must(err, "raw quic-go")
 	defer raw.Close()
+	remote, err := startRemoteQUIC(b.ctx, len(blocks))
+	must(err, "raw quic-go, two processes")
+	defer remote.Close()
 
-	var p, hashed pair
+	var p, hashed, twoProc, twoProcHashed pair
 	for i := range b.cfg.runs {
 		args := append(append([]string{}, mesh...), "--bootstrap", id.Addrs[0])
 		d, err := startDaemonArgs(b.ctx, b.cfg.meshcache, b.daemonDir(fmt.Sprintf("pinpeer-%d", i)), args, ng.url)
@@ -74,10 +77,16 @@ func (b *bench) benchPinPeer() {
 		must(err, "raw quic-go")
 		qh, err := timeRun(func() error { return raw.Run(b.ctx, 1, true) }, int64(len(blocks))<<20)
 		must(err, "raw quic-go + sha256")
+		r2, err := timeRun(func() error { return remote.Run(b.ctx, 1, false) }, int64(len(blocks))<<20)
+		must(err, "raw quic-go, two processes")
+		r2h, err := timeRun(func() error { return remote.Run(b.ctx, 1, true) }, int64(len(blocks))<<20)
+		must(err, "raw quic-go + sha256, two processes")
 		p.add(m, q)
 		hashed.add(m, qh)
-		logf("pinpeer round %d: meshcache %s (%s), raw quic-go %s, + sha256 %s",
-			i+1, secs(m.Wall), gbps(m.rate()), gbps(q.rate()), gbps(qh.rate()))
+		twoProc.add(m, r2)
+		twoProcHashed.add(m, r2h)
+		logf("pinpeer round %d: meshcache %s (%s), raw quic-go %s, + sha256 %s; two processes %s, + sha256 %s",
+			i+1, secs(m.Wall), gbps(m.rate()), gbps(q.rate()), gbps(qh.rate()), gbps(r2.rate()), gbps(r2h.rate()))
 	}
 	b.printf("### Pin from one peer vs raw quic-go\n\n")
 	b.printf("The publish dataset (%s) held by one daemon; a fresh daemon on 127.0.0.1 joins it over QUIC and pins it (`POST /v1/pins`: every block from the peer, verified on arrival and written durably, index and pin record included). Baseline in the same rounds: raw quic-go with the mesh's windows moving as many bytes in 1 MiB writes over one stream, without and with SHA-256 of each block on arrival (no disk).\n\n", mib(b.pubSize))
@@ -86,7 +95,10 @@ func (b *bench) benchPinPeer() {
 		medianCPU(p.A).Seconds(), cpuShare(medianCPU(p.A), medianWall(p.A)))
 	b.printf("| raw quic-go, 1 stream | %s | %s | |\n", secs(medianWall(p.B)), gbps(medianRate(p.B)))
 	b.printf("| raw quic-go + SHA-256, 1 stream | %s | %s | |\n", secs(medianWall(hashed.B)), gbps(medianRate(hashed.B)))
-	b.printf("\nRatio pin / raw quic-go: **%.2f**; pin / raw quic-go + SHA-256: **%.2f**.\n\n", p.ratio(), hashed.ratio())
+	b.printf("| raw quic-go, 1 stream, server in another process | %s | %s | |\n", secs(medianWall(twoProc.B)), gbps(medianRate(twoProc.B)))
+	b.printf("| raw quic-go + SHA-256, 1 stream, server in another process | %s | %s | |\n", secs(medianWall(twoProcHashed.B)), gbps(medianRate(twoProcHashed.B)))
+	b.printf("\nRatio pin / raw quic-go: **%.2f**; pin / raw quic-go + SHA-256: **%.2f**; pin / raw quic-go across two processes: **%.2f**; + SHA-256: **%.2f**.\n\n",
+		p.ratio(), hashed.ratio(), twoProc.ratio(), twoProcHashed.ratio())
 }
 
 // timeRun times f as a run of n bytes.

@@ -24,12 +24,21 @@ import (
 
 const alpn = "meshcache-bench"
 
-// QUIC is the quic-go baseline: a connection on loopback with no libp2p
-// above it, the same flow-control windows as mesh/host, and a sender that
-// writes the held blocks one Write each.
+// QUIC is the quic-go baseline's client: a connection on loopback with no
+// libp2p above it, the same flow-control windows as mesh/host, to a
+// QUICServer that writes the held blocks one Write each. The server may run
+// in this process (NewQUIC) or in another one (ListenQUIC there, DialQUIC
+// here), as two daemons do.
 type QUIC struct {
-	ln     *quic.Listener
+	srv    *QUICServer // nil when the server is another process's
 	client *quic.Conn
+	blocks int
+	size   int
+}
+
+// QUICServer answers range requests from the blocks it holds.
+type QUICServer struct {
+	ln     *quic.Listener
 	blocks [][]byte
 
 	ctx    context.Context
@@ -56,7 +65,24 @@ type QUICConfig struct {
 
 // NewQUIC listens on 127.0.0.1 and dials itself.
 func NewQUIC(ctx context.Context, cfg QUICConfig) (*QUIC, error) {
-	blocks := cfg.Blocks
+	srv, err := ListenQUIC(cfg.Blocks)
+	if err != nil {
+		return nil, err
+	}
+	r, err := DialQUIC(ctx, srv.Addr(), len(cfg.Blocks), len(cfg.Blocks[0]))
+	if err != nil {
+		srv.Close()
+		return nil, err
+	}
+	r.srv = srv
+	return r, nil
+}
+
+// ListenQUIC serves blocks on 127.0.0.1 until Close.
+func ListenQUIC(blocks [][]byte) (*QUICServer, error) {
+	if len(blocks) == 0 {
+		return nil, errors.New("raw quic: no blocks to serve")
+	}
 	cert, err := selfSigned()
 	if err != nil {
 		return nil, err
@@ -65,52 +91,65 @@ func NewQUIC(ctx context.Context, cfg QUICConfig) (*QUIC, error) {
 	if err != nil {
 		return nil, fmt.Errorf("raw quic listen: %w", err)
 	}
-	r := &QUIC{ln: ln, blocks: blocks}
-	r.ctx, r.cancel = context.WithCancel(context.Background())
-	r.wg.Add(1)
-	go r.accept()
-	dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	r.client, err = quic.DialAddr(dctx, ln.Addr().String(), &tls.Config{InsecureSkipVerify: true, NextProtos: []string{alpn}}, quicConfig())
-	if err != nil {
-		r.Close()
-		return nil, fmt.Errorf("raw quic dial: %w", err)
-	}
-	return r, nil
+	s := &QUICServer{ln: ln, blocks: blocks}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.wg.Add(1)
+	go s.accept()
+	return s, nil
 }
 
-// Close ends the connection and the listener and waits for the server's
-// goroutines.
-func (r *QUIC) Close() error {
-	if r.client != nil {
-		_ = r.client.CloseWithError(0, "")
-	}
-	r.cancel()
-	err := r.ln.Close()
-	r.wg.Wait()
+// Addr is the server's host:port.
+func (s *QUICServer) Addr() string { return s.ln.Addr().String() }
+
+// Close stops the listener and waits for the server's goroutines.
+func (s *QUICServer) Close() error {
+	s.cancel()
+	err := s.ln.Close()
+	s.wg.Wait()
 	return err
 }
 
-func (r *QUIC) accept() {
-	defer r.wg.Done()
+// DialQUIC connects to a QUICServer at addr holding blocks blocks of size
+// bytes each.
+func DialQUIC(ctx context.Context, addr string, blocks, size int) (*QUIC, error) {
+	dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	conn, err := quic.DialAddr(dctx, addr, &tls.Config{InsecureSkipVerify: true, NextProtos: []string{alpn}}, quicConfig())
+	if err != nil {
+		return nil, fmt.Errorf("raw quic dial %s: %w", addr, err)
+	}
+	return &QUIC{client: conn, blocks: blocks, size: size}, nil
+}
+
+// Close ends the connection, and the server when it is this process's.
+func (r *QUIC) Close() error {
+	_ = r.client.CloseWithError(0, "")
+	if r.srv != nil {
+		return r.srv.Close()
+	}
+	return nil
+}
+
+func (s *QUICServer) accept() {
+	defer s.wg.Done()
 	for {
-		conn, err := r.ln.Accept(r.ctx)
+		conn, err := s.ln.Accept(s.ctx)
 		if err != nil {
 			return
 		}
-		r.wg.Add(1)
+		s.wg.Add(1)
 		go func() {
-			defer r.wg.Done()
+			defer s.wg.Done()
 			defer conn.CloseWithError(0, "")
 			for {
-				st, err := conn.AcceptStream(r.ctx)
+				st, err := conn.AcceptStream(s.ctx)
 				if err != nil {
 					return
 				}
-				r.wg.Add(1)
+				s.wg.Add(1)
 				go func() {
-					defer r.wg.Done()
-					if err := Serve(st, r.blocks); err != nil {
+					defer s.wg.Done()
+					if err := Serve(st, s.blocks); err != nil {
 						st.CancelWrite(1)
 					}
 				}()
@@ -169,13 +208,13 @@ func Fetch(st io.ReadWriter, first, n, size int, verify bool) error {
 // Run fetches every block over streams parallel streams of the connection,
 // hashing each on arrival when verify is set.
 func (r *QUIC) Run(ctx context.Context, streams int, verify bool) error {
-	return Split(len(r.blocks), streams, func(first, n int) error {
+	return Split(r.blocks, streams, func(first, n int) error {
 		st, err := r.client.OpenStreamSync(ctx)
 		if err != nil {
 			return fmt.Errorf("open stream: %w", err)
 		}
 		// quic-go's Close ends the send side only: exactly CloseWrite.
-		if err := Fetch(quicStream{st}, first, n, len(r.blocks[0]), verify); err != nil {
+		if err := Fetch(quicStream{st}, first, n, r.size, verify); err != nil {
 			st.CancelRead(1)
 			return err
 		}
