@@ -87,6 +87,8 @@ func TestRouterSpec(t *testing.T) {
 		{"us→ap (default)", 2, 3, 150 * time.Millisecond, 200},
 		{"ap→eu", 3, 1, 120 * time.Millisecond, 200},
 		{"origin→us is eu→us", 0, 2, 80 * time.Millisecond, 300},
+		{"inside us: intra_region", 2, 2, time.Millisecond, 0},
+		{"origin→eu is inside eu", 0, 1, time.Millisecond, 0},
 	}
 	for _, tc := range cases {
 		l := link(tc.src, tc.dst)

@@ -45,7 +45,11 @@ type Options struct {
 	DaemonLogLevel string
 	// PinTimeout bounds the pins (default 10 minutes).
 	PinTimeout time.Duration
-	Logger     *slog.Logger
+	// Seed draws the staggered start offsets and the failing nodes
+	// exactly as the simulator's seed (sim.Options.Seed) does; 0 means 1,
+	// the default of `meshcache simulate --seed`.
+	Seed   uint64
+	Logger *slog.Logger
 }
 
 // DaemonInfo describes a running daemon for Options.Inspect.
@@ -209,7 +213,8 @@ func routerSpec(sc *scenario.Scenario, top *topology, socket string) RouterSpec 
 }
 
 // measureRTTs measures the round trip between the first nodes of every
-// pair of regions, and between two nodes inside each region, before any
+// pair of regions, between two nodes inside each region, and between the
+// origin and the first node of its region ("origin-REGION"), before any
 // load, all pairs at once (each probe waits a full round trip).
 func (e *emulation) measureRTTs(ctx context.Context) (map[string]float64, error) {
 	byRegion := map[int][]host{}
@@ -242,6 +247,19 @@ func (e *emulation) measureRTTs(ctx context.Context) (map[string]float64, error)
 				out[e.top.Regions[b]+"-"+e.top.Regions[a]] = ms
 			})
 		}
+	}
+	// The origin talks to its own region through the router too.
+	if nodes := byRegion[e.top.Origin.Region]; len(nodes) > 0 {
+		wg.Go(func() {
+			d, err := measureRTT(ctx, nodes[0].NS, e.top.Origin.NS, e.top.Origin.Addr)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				errs = append(errs, err)
+				return
+			}
+			out["origin-"+e.top.Regions[e.top.Origin.Region]] = float64(d) / float64(time.Millisecond)
+		})
 	}
 	wg.Wait()
 	return out, errors.Join(errs...)

@@ -133,8 +133,12 @@ func (t *topology) addHost(ctx context.Context, h host) error {
 		{"-n", t.WanNS, "link", "set", h.Port, "master", br},
 		{"-n", t.WanNS, "link", "set", h.Port, "up"},
 		{"-n", h.NS, "link", "set", "lo", "up"},
-		{"-n", h.NS, "addr", "add", netip.PrefixFrom(h.Addr, 16).String(), "dev", "eth0"},
+		// A /32 and a route to the gateway only: every packet, also to a
+		// neighbour on the same bridge, goes to the gateway and through
+		// the router, which adds the region's own latency.
+		{"-n", h.NS, "addr", "add", hostPrefix(h.Addr).String(), "dev", "eth0"},
 		{"-n", h.NS, "link", "set", "eth0", "up"},
+		{"-n", h.NS, "route", "add", gateway(h.Region).String(), "dev", "eth0", "scope", "link"},
 		{"-n", h.NS, "route", "add", "default", "via", gateway(h.Region).String()},
 	}
 	for _, s := range steps {
@@ -170,8 +174,6 @@ func shape(ctx context.Context, ns, dev string, rate float64) error {
 		"rate", fmt.Sprintf("%dbit", int64(rate*8)),
 		"burst", fmt.Sprint(burst), "latency", "50ms")
 }
-
-type netipPrefix = netip.Prefix
 
 // hostPrefix is the /32 of a.
 func hostPrefix(a netip.Addr) netip.Prefix { return netip.PrefixFrom(a, 32) }

@@ -13,8 +13,15 @@
 // wait longer than Config.MaxBacklog for the link's rate, or that finds the
 // link's queue full, is dropped and counted, as a router would.
 //
-//	tun, _ := wan.OpenTUN("/run/netns/x-wan", "wan0") // inside the namespace
-//	r, _ := wan.New(wan.Config{Device: tun, Sites: sites, Links: links})
+// With OpenOffloadTUN (and Config.VNetHdr) the kernel hands the router GSO
+// super-packets of up to 64 KiB behind a virtio_net_hdr; the router delays
+// and writes them back whole and the kernel segments them later. Rates and
+// counters treat a super-packet as the segments it becomes: LinkStats
+// Bytes and Packets are on-the-wire IP bytes and packets, Frames the
+// reads and writes the router did.
+//
+//	tun, _ := wan.OpenOffloadTUN("/run/netns/x-wan", "wan0") // inside the namespace
+//	r, _ := wan.New(wan.Config{Device: tun, VNetHdr: true, Sites: sites, Links: links})
 //	go r.Run(ctx)                                     // closes tun when ctx ends
 //	r.Stats()                                         // per directed link
 package wan

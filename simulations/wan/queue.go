@@ -12,6 +12,8 @@ import (
 type packet struct {
 	data    []byte
 	release time.Time
+	// wireBytes and wirePackets are what data is on the wire (see wire).
+	wireBytes, wirePackets int64
 }
 
 // linkQueue is one directed link: a FIFO whose departure times only grow.
@@ -21,7 +23,7 @@ type linkQueue struct {
 	busyUntil  time.Time // owned by the reader goroutine
 	ch         chan packet
 
-	bytes, packets, dropped atomic.Int64
+	bytes, packets, frames, dropped atomic.Int64
 }
 
 func newLinkQueue(l Link, maxBacklog time.Duration, size int) *linkQueue {
@@ -29,9 +31,9 @@ func newLinkQueue(l Link, maxBacklog time.Duration, size int) *linkQueue {
 }
 
 // enqueue schedules p: it leaves once the link has serialized everything
-// before it and p itself, plus the link's delay. It drops p when the rate
-// backlog or the queue is full.
-func (q *linkQueue) enqueue(now time.Time, p []byte) {
+// before it and p itself (wireBytes, its size on the wire), plus the
+// link's delay. It drops p when the rate backlog or the queue is full.
+func (q *linkQueue) enqueue(now time.Time, p []byte, wireBytes, wirePackets int64) {
 	release := now
 	if q.link.Rate > 0 {
 		start := now
@@ -42,11 +44,11 @@ func (q *linkQueue) enqueue(now time.Time, p []byte) {
 			}
 			start = q.busyUntil
 		}
-		q.busyUntil = start.Add(time.Duration(float64(len(p)) / q.link.Rate * float64(time.Second)))
+		q.busyUntil = start.Add(time.Duration(float64(wireBytes) / q.link.Rate * float64(time.Second)))
 		release = q.busyUntil
 	}
 	select {
-	case q.ch <- packet{data: p, release: release.Add(q.link.Delay)}:
+	case q.ch <- packet{data: p, release: release.Add(q.link.Delay), wireBytes: wireBytes, wirePackets: wirePackets}:
 	default:
 		q.dropped.Add(1)
 	}
@@ -80,7 +82,8 @@ func (q *linkQueue) send(ctx context.Context, dev io.Writer, log *slog.Logger) {
 			q.dropped.Add(1)
 			continue
 		}
-		q.bytes.Add(int64(len(p.data)))
-		q.packets.Add(1)
+		q.bytes.Add(p.wireBytes)
+		q.packets.Add(p.wirePackets)
+		q.frames.Add(1)
 	}
 }

@@ -35,6 +35,11 @@ type Config struct {
 	// Device carries one IPv4 packet per Read and Write (a TUN file). Run
 	// closes it when it returns.
 	Device io.ReadWriteCloser
+	// VNetHdr says every packet on Device starts with a virtio_net_hdr
+	// (OpenOffloadTUN): it may be a GSO super-packet. The router passes
+	// header and packet through untouched, and paces and counts the
+	// packet as the segments the kernel will cut it into.
+	VNetHdr bool
 	// Sites classify addresses; the first site with a matching prefix wins,
 	// so a host address can be carved out of a region's subnet.
 	Sites []Site
@@ -49,12 +54,16 @@ type Config struct {
 	Logger       *slog.Logger
 }
 
-// LinkStats are one directed link's counters.
+// LinkStats are one directed link's counters. A GSO super-packet counts
+// as the segments the kernel cuts it into: Bytes are their IP bytes (each
+// with its own IP and TCP/UDP header), Packets their number; Frames counts
+// what the router read and wrote (super-packets and plain packets alike).
 type LinkStats struct {
 	Src, Dst string
-	Bytes    int64 // IP bytes forwarded
-	Packets  int64
-	Dropped  int64
+	Bytes    int64 // IP bytes forwarded, as on the wire
+	Packets  int64 // IP packets forwarded, as on the wire
+	Frames   int64 // device writes
+	Dropped  int64 // frames dropped
 }
 
 // Stats are the router's counters.
@@ -139,7 +148,9 @@ func (r *Router) Run(ctx context.Context) error {
 // read classifies and enqueues packets; it is the only writer of the
 // queues' rate state, so that state needs no lock.
 func (r *Router) read(ctx context.Context) error {
-	buf := make([]byte, 65536)
+	// A GSO super-packet's IP length is at most 64 KiB; the vnet header
+	// comes on top.
+	buf := make([]byte, 65536+VNetHdrLen)
 	for {
 		n, err := r.cfg.Device.Read(buf)
 		if err != nil {
@@ -148,12 +159,22 @@ func (r *Router) read(ctx context.Context) error {
 			}
 			return fmt.Errorf("wan: read device: %w", err)
 		}
-		src, dst, ok := r.classify(buf[:n])
+		ip := buf[:n]
+		if r.cfg.VNetHdr {
+			if n < VNetHdrLen {
+				r.unrouted.Add(1)
+				continue
+			}
+			ip = buf[VNetHdrLen:n]
+		}
+		src, dst, ok := r.classify(ip)
 		if !ok {
 			r.unrouted.Add(1)
 			continue
 		}
-		r.links[src][dst].enqueue(time.Now(), append([]byte(nil), buf[:n]...))
+		p := append([]byte(nil), buf[:n]...)
+		bytes, packets := wire(p, r.cfg.VNetHdr)
+		r.links[src][dst].enqueue(time.Now(), p, bytes, packets)
 	}
 }
 
@@ -185,7 +206,7 @@ func (r *Router) Stats() Stats {
 		for d, q := range row {
 			ls := LinkStats{
 				Src: r.cfg.Sites[s].Name, Dst: r.cfg.Sites[d].Name,
-				Bytes: q.bytes.Load(), Packets: q.packets.Load(), Dropped: q.dropped.Load(),
+				Bytes: q.bytes.Load(), Packets: q.packets.Load(), Frames: q.frames.Load(), Dropped: q.dropped.Load(),
 			}
 			if ls.Packets > 0 || ls.Dropped > 0 {
 				st.Links = append(st.Links, ls)
