@@ -86,11 +86,15 @@ func (m *meshNode) primeHolders(root cid.Cid) {
 }
 
 // waitRouting waits (within ctx) until the DHT's routing table has a
-// member, when this node is connected to any: a lookup made in the moment
-// between a member's handshake and its admission to the table would find
-// nothing, and that empty answer would send a pin to the origin.
+// member, when this node is connected to any or expects to be (it has
+// bootstrap peers or mDNS): a lookup made before the first member is
+// admitted to the table finds nothing, and that empty answer would send a
+// pin to the origin. A daemon that has just started, or restarted and is
+// resuming its pins, is in exactly that moment. ctx bounds the wait: a
+// node whose bootstrap peers are all down reads the origin after it.
 func (m *meshNode) waitRouting(ctx context.Context) {
-	for len(m.discovery.RoutingTable()) == 0 && len(m.peers()) > 0 {
+	expect := len(m.cfg.Bootstrap) > 0 || m.cfg.MDNS
+	for len(m.discovery.RoutingTable()) == 0 && (expect || len(m.peers()) > 0) {
 		select {
 		case <-ctx.Done():
 			return
