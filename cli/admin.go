@@ -13,7 +13,7 @@ import (
 	"github.com/meshcache/meshcache/api"
 )
 
-const pollEvery = 500 * time.Millisecond
+const pollEvery = 100 * time.Millisecond
 
 func publishCommand() *ucli.Command {
 	return &ucli.Command{

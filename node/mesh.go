@@ -86,6 +86,8 @@ type meshNode struct {
 	wg  sync.WaitGroup
 	// tracked counts the running plans per dataset (coord.go).
 	tracked map[cid.Cid]int
+	// pinging are the silent holders being pinged (peersource.go).
+	pinging map[peer.ID]bool
 }
 
 // startMesh brings the host up and registers the protocols; run owns the

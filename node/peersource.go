@@ -9,7 +9,9 @@ import (
 	blocks "github.com/ipfs/go-block-format"
 	"github.com/ipfs/go-cid"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/p2p/protocol/ping"
 
+	"github.com/meshcache/meshcache/mesh/exchange"
 	"github.com/meshcache/meshcache/prefetch"
 )
 
@@ -82,6 +84,7 @@ func (s peerSource) Fetch(ctx context.Context, want []prefetch.Want, got prefetc
 		if err != nil {
 			lastErr = err
 			s.m.penalties.judge(h, err)
+			s.m.silentHolder(h, err)
 		}
 		remaining = missing
 	}
@@ -92,6 +95,55 @@ func (s peerSource) Fetch(ctx context.Context, want []prefetch.Want, got prefetc
 		lastErr = errNoHolders
 	}
 	return fmt.Errorf("%d blocks of %s not found at %d peers: %w", len(remaining), s.root, len(holders), lastErr)
+}
+
+// silentHolder deals with a holder that went silent or cut a batch off:
+// it is asked last at once (its provider record outlives it by minutes, so
+// every later batch would otherwise wait a whole idle timeout on it
+// first), and pinged in the background: one that answers is forgiven, one
+// that does not is disconnected, which drops it from pin views and the
+// peer list now rather than at the transport's idle timeout.
+func (m *meshNode) silentHolder(h peer.ID, err error) {
+	var pe *exchange.PeerError
+	if !errors.As(err, &pe) || errors.Is(err, exchange.ErrBadBlock) || errors.Is(err, exchange.ErrProtocol) || errors.Is(err, exchange.ErrBusy) {
+		return
+	}
+	m.penalties.silent(h)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.ctx == nil || m.ctx.Err() != nil || m.pinging[h] {
+		return
+	}
+	if m.pinging == nil {
+		m.pinging = map[peer.ID]bool{}
+	}
+	m.pinging[h] = true
+	ctx := m.ctx
+	m.wg.Go(func() {
+		defer func() {
+			m.mu.Lock()
+			delete(m.pinging, h)
+			m.mu.Unlock()
+		}()
+		pctx, cancel := context.WithTimeout(ctx, m.progressTimeout)
+		defer cancel()
+		var perr error
+		select {
+		case res := <-ping.Ping(pctx, m.host, h):
+			perr = res.Error
+		case <-pctx.Done():
+			perr = pctx.Err()
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		if perr == nil {
+			m.penalties.forgive(h)
+			return
+		}
+		m.log.Warn("holder silent and not answering pings: disconnected", "peer", h, "err", err, "ping", perr)
+		_ = m.host.Network().ClosePeer(h)
+	})
 }
 
 // avgBlock is the mean wanted block size, for bytes in flight.

@@ -14,6 +14,11 @@ import (
 // protocol is asked last.
 const penaltyTime = 10 * time.Minute
 
+// silentTime is how long a holder that went silent mid-batch (stopped,
+// killed, cut off) is asked last. Shorter than a penalty: it did nothing
+// wrong, and one that answers a ping is forgiven at once.
+const silentTime = time.Minute
+
 // penalties remembers peers that sent wrong bytes or malformed frames, so
 // that they are asked only when no one else has a block. The block itself
 // is fetched elsewhere at once; the penalty spares the next batches the
@@ -38,6 +43,29 @@ func (pn *penalties) judge(p peer.ID, err error) {
 	pn.mu.Unlock()
 	if pn.log != nil {
 		pn.log(p, err)
+	}
+}
+
+// silent marks p as asked last for silentTime, unless a penalty already
+// runs longer.
+func (pn *penalties) silent(p peer.ID) {
+	pn.mu.Lock()
+	defer pn.mu.Unlock()
+	if pn.until == nil {
+		pn.until = map[peer.ID]time.Time{}
+	}
+	if t := time.Now().Add(silentTime); t.After(pn.until[p]) {
+		pn.until[p] = t
+	}
+}
+
+// forgive ends p's mark if it was for silence (a penalty for wrong bytes
+// runs its course).
+func (pn *penalties) forgive(p peer.ID) {
+	pn.mu.Lock()
+	defer pn.mu.Unlock()
+	if t, ok := pn.until[p]; ok && time.Until(t) <= silentTime {
+		delete(pn.until, p)
 	}
 }
 
