@@ -33,6 +33,7 @@ run that was killed (its argument is then the prefix, not a file).`,
 			&ucli.StringFlag{Name: "prefix", Usage: "name prefix of the namespaces (default mce<pid%10000>)"},
 			&ucli.StringFlag{Name: "dir", Usage: "work folder (default a temp folder, removed at the end)"},
 			&ucli.BoolFlag{Name: "verbose", Usage: "log progress to stderr"},
+			&ucli.Uint64Flag{Name: "seed", Value: 1, Usage: "seed for staggered starts and failing nodes (the same draw as meshcache simulate --seed)"},
 		},
 		Subcommands: []*ucli.Command{{
 			Name:   "helper",
@@ -74,6 +75,7 @@ func runEmulate(c *ucli.Context) error {
 		Prefix:    c.String("prefix"),
 		WorkDir:   c.String("dir"),
 		Keep:      c.Bool("keep"),
+		Seed:      c.Uint64("seed"),
 		Logger:    log,
 	})
 	if err != nil {
