@@ -112,7 +112,7 @@ func (s *Store) scrubBlock(ctx context.Context, lim *rate.Limiter, key string, r
 	defer s.end()
 	// The raw codec is a stand-in: verification only looks at the multihash.
 	c := cid.NewCidV1(cid.Raw, multihash.Multihash(key))
-	_, err := s.readVerified(ctx, c, forScrub)
+	_, err := s.readVerified(ctx, c, forScrub, nil)
 	switch {
 	case errors.Is(err, blockstore.ErrCorrupt):
 		res.corrupt++

@@ -40,6 +40,9 @@ type Store struct {
 	shardMu sync.Mutex
 	shards  map[string]bool // shard directories known to exist durably
 
+	// viewBufs are View's read buffers (*[]byte).
+	viewBufs sync.Pool
+
 	// gate lets Close wait for operations in flight; every exported method
 	// holds it for reading, and internal paths never take it again.
 	gate   sync.RWMutex
@@ -179,7 +182,7 @@ func (s *Store) Stat(ctx context.Context) (blockstore.Stats, error) {
 type backend Store
 
 func (b *backend) ReadBlock(ctx context.Context, c cid.Cid) ([]byte, error) {
-	return (*Store)(b).readVerified(ctx, c, forMarking)
+	return (*Store)(b).readVerified(ctx, c, forMarking, nil)
 }
 
 func (b *backend) RemoveBlock(key string) error {

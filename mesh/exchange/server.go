@@ -27,6 +27,13 @@ type Getter interface {
 	Get(ctx context.Context, c cid.Cid) (blocks.Block, error)
 }
 
+// Viewer is what a Getter may also offer (boxo's blockstore.Viewer): the
+// block's bytes lent for the length of fn, which spares a disk store a
+// fresh buffer per block served. The server writes the block inside fn.
+type Viewer interface {
+	View(ctx context.Context, c cid.Cid, fn func([]byte) error) error
+}
+
 // GetterFunc adapts a function to Getter.
 type GetterFunc func(ctx context.Context, c cid.Cid) (blocks.Block, error)
 
@@ -252,64 +259,78 @@ func (s *Server) serve(st network.Stream, pc *peerCounters) error {
 // answer writes one CID's answer: the block if the node holds it, after a
 // wait if the node is fetching it as its piece's owner, else DONT_HAVE.
 func (s *Server) answer(st network.Stream, w *bufio.Writer, root cid.Cid, leaf int64, c cid.Cid, pc *peerCounters) error {
-	blk, held, err := s.local(c)
+	err := s.send(st, w, c, pc)
 	if format.IsNotFound(err) && root.Defined() && s.cfg.Pending != nil {
 		if landed := s.cfg.Pending(root, leaf, c); landed != nil {
 			pc.waits.Add(1)
 			if err := s.await(st, w, landed); err != nil {
 				return err
 			}
-			blk, held, err = s.local(c)
+			err = s.send(st, w, c, pc)
 		}
 	}
-	if err != nil {
-		if !format.IsNotFound(err) {
-			s.log.Warn("cannot read block for a peer", "cid", c, "err", err)
-		}
-		pc.dontHave.Add(1)
-		return w.WriteByte(statusDontHave)
+	var se streamError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &se):
+		return se.err
+	case !format.IsNotFound(err):
+		s.log.Warn("cannot read block for a peer", "cid", c, "err", err)
 	}
-	defer s.bytes.Release(held)
-	data := blk.RawData()
-	_ = st.SetWriteDeadline(time.Now().Add(s.cfg.WriteTimeout))
-	var hdr [1 + 10]byte
-	if _, err := w.Write(appendBlockHeader(hdr[:0], len(data))); err != nil {
-		return err
-	}
-	if _, err := w.Write(data); err != nil {
-		return err
-	}
-	// Send a block now rather than when the buffer fills: the next Get may
-	// be slow, and the peer is waiting for this one. (DONT_HAVE answers,
-	// one byte each, wait for the next block or the end.)
-	if err := w.Flush(); err != nil {
-		return err
-	}
-	pc.bytesSent.Add(int64(len(data)))
-	pc.blocksSent.Add(1)
-	return nil
+	pc.dontHave.Add(1)
+	return w.WriteByte(statusDontHave)
 }
 
-// local reads c from the Getter with its size reserved against
-// MaxBytesInFlight: the largest size before the read, so that many slow
-// peers cannot make the server hold more than the limit in memory, then
-// the block's own. The caller releases held once the block is written;
-// nothing is held on error.
-func (s *Server) local(c cid.Cid) (blk blocks.Block, held int64, err error) {
+// streamError is a failure to write to the peer, as opposed to one to read
+// the block (which answers DONT_HAVE).
+type streamError struct{ err error }
+
+func (e streamError) Error() string { return e.err.Error() }
+
+// send writes c to the peer if the node holds it. Its size is reserved
+// against MaxBytesInFlight while it is read and written: the largest size
+// before the read, so that many slow peers cannot make the server hold
+// more than the limit in memory, then the block's own.
+func (s *Server) send(st network.Stream, w *bufio.Writer, c cid.Cid, pc *peerCounters) error {
 	if err := s.bytes.Acquire(s.ctx, MaxBlockSize); err != nil {
-		return nil, 0, fmt.Errorf("wait for memory: %w", err)
+		return fmt.Errorf("wait for memory: %w", err)
 	}
-	blk, err = s.cfg.Blocks.Get(s.ctx, c)
-	if err == nil && len(blk.RawData()) > MaxBlockSize {
-		err = fmt.Errorf("block of %d bytes exceeds the protocol limit", len(blk.RawData()))
+	held := int64(MaxBlockSize)
+	defer func() { s.bytes.Release(held) }()
+	write := func(data []byte) error {
+		if len(data) > MaxBlockSize {
+			return fmt.Errorf("block of %d bytes exceeds the protocol limit", len(data))
+		}
+		s.bytes.Release(held - int64(len(data)))
+		held = int64(len(data))
+		_ = st.SetWriteDeadline(time.Now().Add(s.cfg.WriteTimeout))
+		var hdr [1 + 10]byte
+		if _, err := w.Write(appendBlockHeader(hdr[:0], len(data))); err != nil {
+			return streamError{err}
+		}
+		if _, err := w.Write(data); err != nil {
+			return streamError{err}
+		}
+		// Send a block now rather than when the buffer fills: the next
+		// read may be slow, and the peer is waiting for this one.
+		// (DONT_HAVE answers, one byte each, wait for the next block or
+		// the end.)
+		if err := w.Flush(); err != nil {
+			return streamError{err}
+		}
+		pc.bytesSent.Add(int64(len(data)))
+		pc.blocksSent.Add(1)
+		return nil
 	}
+	if v, ok := s.cfg.Blocks.(Viewer); ok {
+		return v.View(s.ctx, c, write)
+	}
+	blk, err := s.cfg.Blocks.Get(s.ctx, c)
 	if err != nil {
-		s.bytes.Release(MaxBlockSize)
-		return nil, 0, err
+		return err
 	}
-	held = int64(len(blk.RawData()))
-	s.bytes.Release(MaxBlockSize - held)
-	return blk, held, nil
+	return write(blk.RawData())
 }
 
 // await waits for landed, sending a keepalive every KeepAlive so that the
