@@ -3,12 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/ipfs/go-cid"
 
 	"github.com/meshcache/meshcache/api"
 	"github.com/meshcache/meshcache/node"
@@ -45,70 +42,15 @@ func killedFlags(fast bool) []string {
 }
 
 // startKilledRegion starts members of one region, in the zones given (one
-// member each), all connected to each other over QUIC, and publishes
-// (without storing) a cold dataset of killedDataset bytes from an origin
-// that counts what it sends.
+// member each), with a cold dataset of killedDataset bytes.
 func startKilledRegion(t *testing.T, seed uint64, flags []string, zones ...string) *region {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	dir := t.TempDir()
-	writeRandomFiles(t, dir, killedFiles, killedFileSize, seed)
-	// Fast enough not to matter; the limiter is here for its counter.
-	r := &region{dir: dir, origin: startLimitedOrigin(t, dir, 1<<30)}
-	key := filepath.Join(t.TempDir(), "cluster.key")
-	mustMC(t, nil, "keygen", key)
-	sockets := socketDir(t)
-	var bootstrap string
-	n := len(zones)
+	args := make([][]string, len(zones))
 	for i, zone := range zones {
-		args := append([]string{"--cluster-key", key, "--listen", "/ip4/127.0.0.1/udp/0/quic-v1", "--region", "eu", "--zone", zone, "--log-level", "debug"}, flags...)
-		if bootstrap != "" {
-			args = append(args, "--bootstrap", bootstrap)
-		}
-		d := startDaemon(t, daemonOpts{
-			data: filepath.Join(t.TempDir(), "data"), sock: filepath.Join(sockets, fmt.Sprintf("k%d.sock", i)),
-			allow: []string{r.origin.url, "file://" + dir}, args: args,
-		})
-		id, err := d.client.ID(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if bootstrap == "" {
-			bootstrap = id.Addrs[0]
-		}
-		r.members = append(r.members, d)
-		r.ids = append(r.ids, id.PeerID)
+		args[i] = append([]string{"--zone", zone, "--log-level", "debug"}, flags...)
 	}
-	for i, d := range r.members {
-		deadline := time.Now().Add(20 * time.Second)
-		for {
-			ps, err := d.client.Peers(ctx)
-			quic := 0
-			for _, p := range ps {
-				if p.Authenticated && p.Transport == "quic-v1" {
-					quic++
-				}
-			}
-			if err == nil && quic == n-1 {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("member %d sees %d QUIC peers (%v), want %d", i, quic, err, n-1)
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
-	}
-	job, err := r.members[0].client.Publish(ctx, api.PublishRequest{Origin: "file://" + dir, NoStore: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := r.members[0].client.WaitPublish(ctx, job.ID, 20*time.Millisecond, nil)
-	if err != nil || st.Root.IsZero() {
-		t.Fatalf("publish: %+v, %v", st, err)
-	}
-	r.root = cid.Cid(st.Root)
-	return r
+	// The origin is fast enough not to matter; it is here for its counter.
+	return startMembers(t, membersSpec{seed: seed, files: killedFiles, fileSize: killedFileSize, rate: 1 << 30, args: args})
 }
 
 // pinOne pins the dataset on d and returns its final status and how long

@@ -107,8 +107,8 @@ func writeRandomFiles(t *testing.T, dir string, n int, size int64, seed uint64) 
 	}
 }
 
-// region is eight members of one region and a rate-limited origin holding
-// a published, cold dataset.
+// region is members of one region and a rate-limited origin holding a
+// published, cold dataset.
 type region struct {
 	dir     string // the origin's folder
 	origin  *limitedOrigin
@@ -117,26 +117,50 @@ type region struct {
 	ids     []string
 }
 
+// startRegion starts regionNodes members with pieces of regionPiece
+// blocks and a dataset of regionDataset bytes in 8 files.
 func startRegion(t *testing.T, seed uint64, rate int, extra ...string) *region {
+	t.Helper()
+	args := make([][]string, regionNodes)
+	for i := range args {
+		args[i] = append([]string{"--piece-blocks", fmt.Sprint(regionPiece), "--log-level", "info"}, extra...)
+	}
+	return startMembers(t, membersSpec{seed: seed, files: 8, fileSize: regionDataset / 8, rate: rate, args: args})
+}
+
+// membersSpec describes members of one region (eu) and their dataset.
+type membersSpec struct {
+	seed     uint64
+	files    int
+	fileSize int64
+	rate     int        // the origin's bytes per second
+	args     [][]string // each member's flags beyond the mesh's
+}
+
+// startMembers starts one member per spec.args, all connected to each
+// other over QUIC, and publishes (without storing) a cold dataset of
+// random files from an HTTP origin limited to spec.rate that counts what
+// it sends.
+func startMembers(t *testing.T, spec membersSpec) *region {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	dir := t.TempDir()
-	writeRandomFiles(t, dir, 8, regionDataset/8, seed)
-	r := &region{dir: dir, origin: startLimitedOrigin(t, dir, rate)}
+	writeRandomFiles(t, dir, spec.files, spec.fileSize, spec.seed)
+	r := &region{dir: dir, origin: startLimitedOrigin(t, dir, spec.rate)}
 	key := filepath.Join(t.TempDir(), "cluster.key")
 	mustMC(t, nil, "keygen", key)
 	sockets := socketDir(t)
 	var bootstrap string
-	for i := range regionNodes {
-		args := []string{"--cluster-key", key, "--listen", "/ip4/127.0.0.1/udp/0/quic-v1", "--region", "eu",
-			"--piece-blocks", fmt.Sprint(regionPiece), "--log-level", "info"}
+	n := len(spec.args)
+	for i, extra := range spec.args {
+		args := append([]string{"--cluster-key", key, "--listen", "/ip4/127.0.0.1/udp/0/quic-v1", "--region", "eu"}, extra...)
 		if bootstrap != "" {
 			args = append(args, "--bootstrap", bootstrap)
 		}
 		d := startDaemon(t, daemonOpts{
 			data: filepath.Join(t.TempDir(), "data"), sock: filepath.Join(sockets, fmt.Sprintf("m%d.sock", i)),
-			allow: []string{r.origin.url, "file://" + dir}, args: append(args, extra...),
+			allow: []string{r.origin.url, "file://" + dir}, args: args,
 		})
 		id, err := d.client.ID(ctx)
 		if err != nil {
@@ -159,13 +183,13 @@ func startRegion(t *testing.T, seed uint64, rate int, extra ...string) *region {
 					quic++
 				}
 			}
-			if err == nil && quic == regionNodes-1 {
+			if err == nil && quic == n-1 {
 				break
 			}
 			if time.Now().After(deadline) {
-				t.Fatalf("member %d sees %d QUIC peers (%v), want %d", i, quic, err, regionNodes-1)
+				t.Fatalf("member %d sees %d QUIC peers (%v), want %d", i, quic, err, n-1)
 			}
-			time.Sleep(100 * time.Millisecond)
+			time.Sleep(50 * time.Millisecond)
 		}
 	}
 	// Published from the folder without storing, by the first member: the
@@ -175,7 +199,7 @@ func startRegion(t *testing.T, seed uint64, rate int, extra ...string) *region {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := r.members[0].client.WaitPublish(ctx, job.ID, 50*time.Millisecond, nil)
+	st, err := r.members[0].client.WaitPublish(ctx, job.ID, 20*time.Millisecond, nil)
 	if err != nil || st.Root.IsZero() {
 		t.Fatalf("publish: %+v, %v", st, err)
 	}
