@@ -30,11 +30,18 @@ type idleSyncer struct{ vfs.Syncer }
 
 func (idleSyncer) Sync() error { return nil }
 
+// groupBatch makes n blocks, alternately of odd small sizes (written
+// through the page cache) and of whole 64 KiB units (written with
+// O_DIRECT), so that both ways into a group-synced batch are tested.
 func groupBatch(t *testing.T, seed uint64, n int) []blocks.Block {
 	rng := rand.New(rand.NewPCG(seed, seed))
 	var bs []blocks.Block
-	for range n {
-		bs = append(bs, randBlock(t, rng, 1000+rng.IntN(20000)))
+	for i := range n {
+		size := 1000 + rng.IntN(20000)
+		if i%2 == 1 {
+			size = (1 + rng.IntN(4)) << 16
+		}
+		bs = append(bs, randBlock(t, rng, size))
 	}
 	return bs
 }
