@@ -18,17 +18,17 @@ func (b *bench) benchPin() {
 	b.ensureCAR()
 	ng, err := startNginx(b.cfg.nginx, filepath.Join(b.cfg.work, "nginx"), b.pubDir)
 	must(err, "nginx")
-	defer ng.stop()
-	urls, rels := b.datasetURLs(ng.url)
+	defer ng.Stop()
+	urls, rels := b.datasetURLs(ng.URL())
 	var p, durable pair
 	var hwm []float64
 	var ngPin, ngCurl []float64
 	for i := range b.cfg.runs {
-		d, err := startDaemon(b.ctx, b.cfg.meshcache, b.daemonDir(fmt.Sprintf("pin-%d", i)), ng.url)
+		d, err := startDaemon(b.ctx, b.cfg.meshcache, b.daemonDir(fmt.Sprintf("pin-%d", i)), ng.URL())
 		must(err, "start daemon")
 		b.warmSettle(b.pubDir)
 		n0 := ng.cpu()
-		m, err := d.pin(b.ctx, b.pubRoot, ng.url, true)
+		m, err := d.pin(b.ctx, b.pubRoot, ng.URL(), true)
 		must(err, "pin")
 		ngPin = append(ngPin, (ng.cpu() - n0).Seconds())
 		hwm = append(hwm, float64(d.hwm()))

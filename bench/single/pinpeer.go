@@ -23,16 +23,16 @@ func (b *bench) benchPinPeer() {
 	b.ensureCAR()
 	ng, err := startNginx(b.cfg.nginx, filepath.Join(b.cfg.work, "nginx"), b.pubDir)
 	must(err, "nginx")
-	defer ng.stop()
+	defer ng.Stop()
 	key := filepath.Join(b.cfg.work, "cluster.key")
 	if out, err := exec.Command(b.cfg.meshcache, "keygen", key).CombinedOutput(); err != nil {
 		must(fmt.Errorf("%w: %s", err, out), "keygen")
 	}
 	mesh := []string{"--cluster-key", key, "--listen", "/ip4/127.0.0.1/udp/0/quic-v1", "--region", "bench"}
-	holder, err := startDaemonArgs(b.ctx, b.cfg.meshcache, b.daemonDir("pinpeer-holder"), mesh, ng.url)
+	holder, err := startDaemonArgs(b.ctx, b.cfg.meshcache, b.daemonDir("pinpeer-holder"), mesh, ng.URL())
 	must(err, "start the holder")
 	defer holder.remove()
-	_, err = holder.pin(b.ctx, b.pubRoot, ng.url, true)
+	_, err = holder.pin(b.ctx, b.pubRoot, ng.URL(), true)
 	must(err, "the holder's pin")
 	id, err := holder.client.ID(b.ctx)
 	must(err, "holder id")
@@ -54,7 +54,7 @@ func (b *bench) benchPinPeer() {
 	var p, hashed, twoProc, twoProcHashed pair
 	for i := range b.cfg.runs {
 		args := append(append([]string{}, mesh...), "--bootstrap", id.Addrs[0])
-		d, err := startDaemonArgs(b.ctx, b.cfg.meshcache, b.daemonDir(fmt.Sprintf("pinpeer-%d", i)), args, ng.url)
+		d, err := startDaemonArgs(b.ctx, b.cfg.meshcache, b.daemonDir(fmt.Sprintf("pinpeer-%d", i)), args, ng.URL())
 		must(err, "start the pinning daemon")
 		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 			ps, err := d.client.Peers(b.ctx)
@@ -65,7 +65,7 @@ func (b *bench) benchPinPeer() {
 				must(fmt.Errorf("no peer: %v", err), "join the holder")
 			}
 		}
-		m, err := d.pin(b.ctx, b.pubRoot, ng.url, false)
+		m, err := d.pin(b.ctx, b.pubRoot, ng.URL(), false)
 		must(err, "pin from the peer")
 		st, err := d.client.PinStatus(b.ctx, root)
 		must(err, "pin status")

@@ -9,33 +9,21 @@ import (
 	"testing"
 
 	blocks "github.com/ipfs/go-block-format"
-	"github.com/ipfs/go-cid"
 	"github.com/meshcache/meshcache/blockstore/disk"
+	"github.com/meshcache/meshcache/blockstore/storetest"
 	"github.com/meshcache/meshcache/blockstore/vfs"
-	"github.com/multiformats/go-multihash"
 )
 
+// randBlock and randBlockFrom are the storetest block makers under the
+// names this package's tests use.
 func randBlock(t testing.TB, rng *rand.Rand, size int) blocks.Block {
 	t.Helper()
-	data := make([]byte, size)
-	for i := range data {
-		data[i] = byte(rng.Uint32())
-	}
-	return randBlockFrom(t, data)
+	return storetest.RandBlock(t, rng, size)
 }
 
-// randBlockFrom makes a raw sha2-256 block of data.
 func randBlockFrom(t testing.TB, data []byte) blocks.Block {
 	t.Helper()
-	mh, err := multihash.Sum(data, multihash.SHA2_256, -1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := blocks.NewBlockWithCid(data, cid.NewCidV1(cid.Raw, mh))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
+	return storetest.RawBlock(t, data)
 }
 
 func open(t testing.TB, cfg disk.Config) *disk.Store {

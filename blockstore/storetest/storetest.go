@@ -51,17 +51,19 @@ func Run(t *testing.T, newStore func(t *testing.T, capacity int64) blockstore.St
 	}
 }
 
-// randBlock returns a raw CIDv1 sha2-256 block of size random bytes.
-func randBlock(t testing.TB, rng *rand.Rand, size int) blocks.Block {
+// RandBlock returns a raw CIDv1 sha2-256 block of size bytes drawn from rng,
+// so a test that seeds rng gets the same blocks on every run.
+func RandBlock(t testing.TB, rng *rand.Rand, size int) blocks.Block {
 	t.Helper()
 	data := make([]byte, size)
 	for i := range data {
 		data[i] = byte(rng.Uint32())
 	}
-	return rawBlock(t, data)
+	return RawBlock(t, data)
 }
 
-func rawBlock(t testing.TB, data []byte) blocks.Block {
+// RawBlock makes a raw CIDv1 sha2-256 block of data.
+func RawBlock(t testing.TB, data []byte) blocks.Block {
 	t.Helper()
 	mh, err := multihash.Sum(data, multihash.SHA2_256, -1)
 	if err != nil {
@@ -72,6 +74,18 @@ func rawBlock(t testing.TB, data []byte) blocks.Block {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// randBlock and rawBlock are the suite's own short names for the exported
+// makers.
+func randBlock(t testing.TB, rng *rand.Rand, size int) blocks.Block {
+	t.Helper()
+	return RandBlock(t, rng, size)
+}
+
+func rawBlock(t testing.TB, data []byte) blocks.Block {
+	t.Helper()
+	return RawBlock(t, data)
 }
 
 func newRNG(t *testing.T) *rand.Rand {

@@ -38,7 +38,8 @@ type LogEntry struct {
 }
 
 // nginxConf is the whole configuration: one process, no privilege drop, all
-// paths inside the temp prefix so nothing touches /var or /etc.
+// paths inside the prefix so nothing touches /var or /etc. %[4]s is the
+// logging part, which tests and benchmarks want differently.
 const nginxConf = `daemon off;
 master_process off;
 pid %[1]s/nginx.pid;
@@ -51,12 +52,8 @@ http {
 	fastcgi_temp_path %[1]s/tmp/fastcgi;
 	uwsgi_temp_path %[1]s/tmp/uwsgi;
 	scgi_temp_path %[1]s/tmp/scgi;
-	log_format meshcache escape=json '$request_method\t$request_uri\t$http_range\t$status\t$body_bytes_sent';
-	access_log %[1]s/access.log meshcache;
-	keepalive_requests 100000;
-	# Listings are sent with a length, not chunked, so $body_bytes_sent counts
-	# payload only (nginx counts chunk framing as body bytes).
-	chunked_transfer_encoding off;
+	keepalive_requests 1000000;
+%[4]s
 	server {
 		listen 127.0.0.1:%[2]d;
 		root %[3]s;
@@ -67,6 +64,86 @@ http {
 	}
 }
 `
+
+// nginxTestLogging logs every request for Requests and BytesSent.
+const nginxTestLogging = `	log_format meshcache escape=json '$request_method\t$request_uri\t$http_range\t$status\t$body_bytes_sent';
+	access_log %s meshcache;
+	# Listings are sent with a length, not chunked, so $body_bytes_sent counts
+	# payload only (nginx counts chunk framing as body bytes).
+	chunked_transfer_encoding off;`
+
+// nginxThroughput is a benchmark's: no access log (the benchmark counts
+// bytes itself, and logging would add to the nginx CPU it reports) and
+// files sent with sendfile, as a production origin sends them.
+const nginxThroughput = `	access_log off;
+	sendfile on;`
+
+// NginxOptions is how an nginx started outside a test differs.
+type NginxOptions struct {
+	// Binary is the nginx executable; NginxBinary when empty.
+	Binary string
+	// Throughput tunes nginx for a benchmark: no access log, sendfile on.
+	Throughput bool
+}
+
+// NginxServer is a running nginx serving one folder on 127.0.0.1, owned by
+// whoever launched it (a benchmark); tests use StartNginx instead.
+type NginxServer struct {
+	proc   *proc
+	url    string
+	prefix string
+}
+
+// LaunchNginx serves root with nginx on a free 127.0.0.1 port, keeping its
+// configuration, pid file and logs in prefix (created if missing). The
+// caller stops it with Stop; the process also dies with the caller's
+// process.
+func LaunchNginx(prefix, root string, o NginxOptions) (*NginxServer, error) {
+	bin := o.Binary
+	if bin == "" {
+		bin = NginxBinary
+	}
+	if err := os.MkdirAll(filepath.Join(prefix, "tmp"), 0o755); err != nil {
+		return nil, fmt.Errorf("nginx prefix: %w", err)
+	}
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	logging := fmt.Sprintf(nginxTestLogging, filepath.Join(prefix, "access.log"))
+	if o.Throughput {
+		logging = nginxThroughput
+	}
+	conf := filepath.Join(prefix, "nginx.conf")
+	if err := os.WriteFile(conf, fmt.Appendf(nil, nginxConf, prefix, port, root, logging), 0o644); err != nil {
+		return nil, fmt.Errorf("write nginx config: %w", err)
+	}
+	errLog := filepath.Join(prefix, "error.log")
+	cmd := exec.Command(bin, "-p", prefix, "-c", conf, "-e", errLog)
+	p, err := startProc(cmd, filepath.Join(prefix, "stdout.log"))
+	if err != nil {
+		return nil, fmt.Errorf("start %s: %w", bin, err)
+	}
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	if err := p.waitTCP(addr); err != nil {
+		p.stop(syscall.SIGKILL)
+		log := readLog(errLog)
+		if strings.Contains(log, "Address already in use") {
+			return nil, fmt.Errorf("%w (port %d): %s", errAddrInUse, port, log)
+		}
+		return nil, fmt.Errorf("%v\nnginx error log:\n%s", err, log)
+	}
+	return &NginxServer{proc: p, url: "http://" + addr + "/", prefix: prefix}, nil
+}
+
+// URL is the server's root URL, "http://127.0.0.1:PORT/".
+func (s *NginxServer) URL() string { return s.url }
+
+// Pid is the nginx process's ID (one process: no master).
+func (s *NginxServer) Pid() int { return s.proc.cmd.Process.Pid }
+
+// Stop terminates nginx and waits for it to exit.
+func (s *NginxServer) Stop() { s.proc.stop(syscall.SIGTERM) }
 
 // StartNginx serves root (an existing directory) with nginx until the test
 // ends. It fails the test when nginx is missing or does not start.
@@ -82,9 +159,10 @@ func StartNginx(t testing.TB, root string) *Nginx {
 	}
 	var lastErr error
 	for range startAttempts {
-		n, err := startNginx(t, abs)
+		s, err := LaunchNginx(t.TempDir(), abs, NginxOptions{})
 		if err == nil {
-			return n
+			t.Cleanup(s.Stop)
+			return &Nginx{t: t, url: s.url, prefix: s.prefix, logPath: filepath.Join(s.prefix, "access.log")}
 		}
 		lastErr = err
 		if !strings.Contains(err.Error(), errAddrInUse.Error()) {
@@ -93,40 +171,6 @@ func StartNginx(t testing.TB, root string) *Nginx {
 	}
 	t.Fatalf("start nginx: %v", lastErr)
 	return nil
-}
-
-func startNginx(t testing.TB, root string) (*Nginx, error) {
-	prefix := t.TempDir()
-	if err := os.MkdirAll(filepath.Join(prefix, "tmp"), 0o755); err != nil {
-		return nil, err
-	}
-	port := FreePort(t)
-	conf := filepath.Join(prefix, "nginx.conf")
-	if err := os.WriteFile(conf, fmt.Appendf(nil, nginxConf, prefix, port, root), 0o644); err != nil {
-		return nil, err
-	}
-	errLog := filepath.Join(prefix, "error.log")
-	cmd := exec.Command(NginxBinary, "-p", prefix, "-c", conf, "-e", errLog)
-	p, err := startProc(cmd, filepath.Join(prefix, "stdout.log"))
-	if err != nil {
-		return nil, err
-	}
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	if err := p.waitTCP(addr); err != nil {
-		p.stop(syscall.SIGKILL)
-		log := readLog(errLog)
-		if strings.Contains(log, "Address already in use") {
-			return nil, fmt.Errorf("%w (port %d): %s", errAddrInUse, port, log)
-		}
-		return nil, fmt.Errorf("%v\nnginx error log:\n%s", err, log)
-	}
-	t.Cleanup(func() { p.stop(syscall.SIGTERM) })
-	return &Nginx{
-		t:       t,
-		url:     "http://" + addr + "/",
-		prefix:  prefix,
-		logPath: filepath.Join(prefix, "access.log"),
-	}, nil
 }
 
 // URL is the server's root URL, "http://127.0.0.1:PORT/".

@@ -3,7 +3,7 @@
 // Every server listens on 127.0.0.1 on a free port, lives in its own temp
 // directory, is stopped by t.Cleanup, and fails the test loudly (t.Fatal with
 // its log) when its binary is missing or it cannot start; nothing is ever
-// skipped.
+// skipped. A benchmark that owns its own nginx starts it with LaunchNginx.
 //
 //	ng := testenv.StartNginx(t, dir)        // ng.URL() == "http://127.0.0.1:PORT/"
 //	s3 := testenv.StartS3(t, dir)           // buckets are dir's sub-folders
@@ -48,12 +48,20 @@ func RequireRoot(t testing.TB) {
 // Start functions retry with a new port when binding fails.
 func FreePort(t testing.TB) int {
 	t.Helper()
+	port, err := freePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return port
+}
+
+func freePort() (int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		t.Fatalf("find a free port: %v", err)
+		return 0, fmt.Errorf("find a free port: %w", err)
 	}
 	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 // requireBinary fails the test when a server binary is missing.
@@ -76,7 +84,8 @@ type proc struct {
 }
 
 // startProc starts cmd with its output appended to logPath. The process dies
-// with the test binary (Pdeathsig) so an aborted test leaves nothing behind.
+// with the binary that started it (Pdeathsig) so an aborted test or
+// benchmark leaves nothing behind.
 func startProc(cmd *exec.Cmd, logPath string) (*proc, error) {
 	out, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {

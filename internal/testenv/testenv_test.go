@@ -73,6 +73,41 @@ func TestTwoNginxGetDifferentPorts(t *testing.T) {
 	}
 }
 
+// TestLaunchNginxThroughput: the benchmark's nginx serves the same folder
+// the same way, writes no access log, and is gone after Stop.
+func TestLaunchNginxThroughput(t *testing.T) {
+	root, prefix := t.TempDir(), filepath.Join(t.TempDir(), "nginx")
+	data := bytes.Repeat([]byte("abcdefgh"), 64<<10)
+	if err := os.WriteFile(filepath.Join(root, "big.bin"), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s, err := LaunchNginx(prefix, root, NginxOptions{Binary: NginxBinary, Throughput: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Stop) // in case a check fails before the Stop below
+	if s.Pid() <= 0 {
+		t.Fatalf("pid %d", s.Pid())
+	}
+	req, _ := http.NewRequest("GET", s.URL()+"big.bin", nil)
+	if got := do(t, req, http.StatusOK); !bytes.Equal(got, data) {
+		t.Fatalf("read %d bytes, want the %d written", len(got), len(data))
+	}
+	req, _ = http.NewRequest("GET", s.URL()+"big.bin", nil)
+	req.Header.Set("Range", "bytes=8-15")
+	if got := do(t, req, http.StatusPartialContent); !bytes.Equal(got, data[8:16]) {
+		t.Fatalf("range body %q", got)
+	}
+	if _, err := os.Stat(filepath.Join(prefix, "access.log")); !os.IsNotExist(err) {
+		t.Fatalf("access log exists (%v); the benchmark's nginx must not log requests", err)
+	}
+	s.Stop()
+	if resp, err := http.Get(s.URL()); err == nil {
+		resp.Body.Close()
+		t.Fatal("nginx still answers after Stop")
+	}
+}
+
 func TestS3ServesBucketsAndCountsBytes(t *testing.T) {
 	dir := t.TempDir()
 	data := bytes.Repeat([]byte("abcdefgh"), 4096)

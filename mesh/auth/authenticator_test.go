@@ -6,7 +6,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
-	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -14,19 +13,16 @@ import (
 	lphost "github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/meshcache/meshcache/internal/meshtest"
 	"github.com/meshcache/meshcache/mesh/auth"
 	"github.com/meshcache/meshcache/mesh/host"
 )
 
 const (
-	quicAddr  = "/ip4/127.0.0.1/udp/0/quic-v1"
-	tcpAddr   = "/ip4/127.0.0.1/tcp/0"
 	echoProto = "/meshcache/test-echo/1"
 	// timeout is short so the tests that wait for a silent peer stay fast.
 	timeout = 1500 * time.Millisecond
 )
-
-func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
 type node struct {
 	*host.Host
@@ -35,40 +31,15 @@ type node struct {
 
 func (n *node) id() peer.ID { return n.Host.Host.ID() }
 
-// newRaw starts a host with no authenticator (a stranger, or a test's
-// hand-driven peer).
-func newRaw(t *testing.T, dir string, gater *auth.Verdicts, listen ...string) *host.Host {
-	t.Helper()
-	cfg := host.Config{DataDir: dir, Listen: listen, Logger: quiet()}
-	if gater != nil {
-		cfg.Gater = gater
-	}
-	h, err := host.New(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { h.Close() })
-	return h
-}
-
 // newNode starts a member with the given keys and a wrapped echo protocol.
 func newNode(t *testing.T, keys auth.Keys, listen ...string) *node {
 	t.Helper()
-	if len(listen) == 0 {
-		listen = []string{quicAddr}
-	}
-	v := auth.NewVerdicts(time.Minute)
-	h := newRaw(t, t.TempDir(), v, listen...)
-	a, err := auth.New(h, auth.Config{Keys: keys, Verdicts: v, Timeout: timeout, Logger: quiet()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { a.Close() })
-	h.SetStreamHandler(echoProto, a.Wrap(func(s network.Stream) {
+	m := meshtest.NewMember(t, keys, timeout, listen...)
+	m.Host.SetStreamHandler(echoProto, m.Auth.Wrap(func(s network.Stream) {
 		defer s.Close()
 		io.Copy(s, s)
 	}))
-	return &node{Host: h, auth: a}
+	return &node{Host: m.Host, auth: m.Auth}
 }
 
 func loadKeys(t *testing.T, paths ...string) auth.Keys {
@@ -112,23 +83,11 @@ func echo(ctx context.Context, from lphost.Host, to peer.ID) error {
 	return nil
 }
 
-// eventually polls cond for a few seconds.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 func TestMembersAuthenticate(t *testing.T) {
-	keys := loadKeys(t, writeKey(t, t.TempDir(), "k"))
+	keys := loadKeys(t, meshtest.WriteKey(t, t.TempDir(), "k"))
 	cases := []struct{ name, listen, transport string }{
-		{"quic", quicAddr, "quic-v1"},
-		{"tcp", tcpAddr, "tcp"},
+		{"quic", meshtest.QUICAddr, "quic-v1"},
+		{"tcp", meshtest.TCPAddr, "tcp"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -161,11 +120,11 @@ func TestMembersAuthenticate(t *testing.T) {
 // through, is disconnected, and is then turned away by the gater.
 func TestStrangerRefused(t *testing.T) {
 	dir := t.TempDir()
-	member := newNode(t, loadKeys(t, writeKey(t, dir, "k")))
+	member := newNode(t, loadKeys(t, meshtest.WriteKey(t, dir, "k")))
 	strangerDir := t.TempDir()
 	sv := auth.NewVerdicts(time.Minute)
-	stranger := newRaw(t, strangerDir, sv, quicAddr)
-	sa, err := auth.New(stranger, auth.Config{Keys: loadKeys(t, writeKey(t, dir, "other")), Verdicts: sv, Timeout: timeout, Logger: quiet()})
+	stranger := meshtest.NewHost(t, strangerDir, sv, meshtest.QUICAddr)
+	sa, err := auth.New(stranger, auth.Config{Keys: loadKeys(t, meshtest.WriteKey(t, dir, "other")), Verdicts: sv, Timeout: timeout, Logger: meshtest.Quiet()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -182,8 +141,8 @@ func TestStrangerRefused(t *testing.T) {
 	if member.auth.WaitAuthenticated(ctx, stranger.ID()) {
 		t.Fatal("stranger authenticated")
 	}
-	eventually(t, "member refuses stranger", func() bool { return member.auth.Verdicts().Refused(stranger.ID()) })
-	eventually(t, "stranger disconnected", func() bool {
+	meshtest.Eventually(t, "member refuses stranger", func() bool { return member.auth.Verdicts().Refused(stranger.ID()) })
+	meshtest.Eventually(t, "stranger disconnected", func() bool {
 		return member.Network().Connectedness(stranger.ID()) != network.Connected
 	})
 
@@ -193,7 +152,7 @@ func TestStrangerRefused(t *testing.T) {
 	}
 	// ...and refuses the stranger's identity when it dials in, even from a
 	// process that has forgotten its own verdicts and runs no handshake.
-	again := newRaw(t, strangerDir, nil, quicAddr)
+	again := meshtest.NewHost(t, strangerDir, nil, meshtest.QUICAddr)
 	if again.ID() != stranger.ID() {
 		t.Fatal("same data dir, different identity")
 	}
@@ -208,7 +167,7 @@ func TestStrangerRefused(t *testing.T) {
 			t.Fatal("refused peer got a stream through after reconnecting")
 		}
 	}
-	eventually(t, "refused peer kept out", func() bool {
+	meshtest.Eventually(t, "refused peer kept out", func() bool {
 		return again.Network().Connectedness(member.id()) != network.Connected
 	})
 	// Without the gater the peer would linger until the handshake timeout.
@@ -220,8 +179,8 @@ func TestStrangerRefused(t *testing.T) {
 // TestSilentPeerReset: a peer that connects and never authenticates has
 // its streams reset and is disconnected after the timeout.
 func TestSilentPeerReset(t *testing.T) {
-	member := newNode(t, loadKeys(t, writeKey(t, t.TempDir(), "k")), tcpAddr)
-	silent := newRaw(t, t.TempDir(), nil, tcpAddr)
+	member := newNode(t, loadKeys(t, meshtest.WriteKey(t, t.TempDir(), "k")), meshtest.TCPAddr)
+	silent := meshtest.NewHost(t, t.TempDir(), nil, meshtest.TCPAddr)
 	ctx := ctxT(t)
 	if err := connect(ctx, silent, member); err != nil {
 		t.Fatal(err)
@@ -233,7 +192,7 @@ func TestSilentPeerReset(t *testing.T) {
 	if time.Since(start) > 4*timeout {
 		t.Fatalf("stream held for %v", time.Since(start))
 	}
-	eventually(t, "silent peer disconnected", func() bool {
+	meshtest.Eventually(t, "silent peer disconnected", func() bool {
 		return member.Network().Connectedness(silent.ID()) != network.Connected
 	})
 	if member.auth.Verdicts().Refused(silent.ID()) {
@@ -243,7 +202,7 @@ func TestSilentPeerReset(t *testing.T) {
 
 func TestKeyRotation(t *testing.T) {
 	dir := t.TempDir()
-	oldK, newK := writeKey(t, dir, "old"), writeKey(t, dir, "new")
+	oldK, newK := meshtest.WriteKey(t, dir, "old"), meshtest.WriteKey(t, dir, "new")
 	rotating := newNode(t, loadKeys(t, newK, oldK))
 	oldOnly := newNode(t, loadKeys(t, oldK))
 	newOnly := newNode(t, loadKeys(t, newK))
@@ -260,7 +219,7 @@ func TestKeyRotation(t *testing.T) {
 				t.Fatal(err)
 			}
 			pair[0].Network().ClosePeer(pair[1].id())
-			eventually(t, "disconnect", func() bool {
+			meshtest.Eventually(t, "disconnect", func() bool {
 				return pair[1].Network().Connectedness(pair[0].id()) != network.Connected
 			})
 		}
@@ -286,10 +245,10 @@ func (r *recorder) Write(p []byte) (int, error) {
 // TestReplayFromAnotherPeer records peer A's handshake with C and replays
 // it from B, a third identity: C refuses B.
 func TestReplayFromAnotherPeer(t *testing.T) {
-	keys := loadKeys(t, writeKey(t, t.TempDir(), "k"))
+	keys := loadKeys(t, meshtest.WriteKey(t, t.TempDir(), "k"))
 	c := newNode(t, keys)
-	a := newRaw(t, t.TempDir(), nil, quicAddr)
-	b := newRaw(t, t.TempDir(), nil, quicAddr)
+	a := meshtest.NewHost(t, t.TempDir(), nil, meshtest.QUICAddr)
+	b := meshtest.NewHost(t, t.TempDir(), nil, meshtest.QUICAddr)
 	ctx := ctxT(t)
 
 	if err := connect(ctx, a, c); err != nil {
@@ -336,11 +295,11 @@ func TestReplayFromAnotherPeer(t *testing.T) {
 	if bytes.Equal(verdict, []byte{0, 1, 4}) { // a frame holding msgOK
 		t.Fatal("C accepted a replayed transcript")
 	}
-	eventually(t, "C refuses B", func() bool { return c.auth.Verdicts().Refused(b.ID()) })
+	meshtest.Eventually(t, "C refuses B", func() bool { return c.auth.Verdicts().Refused(b.ID()) })
 	if c.auth.IsAuthenticated(b.ID()) {
 		t.Fatal("B authenticated by replay")
 	}
-	eventually(t, "B disconnected", func() bool { return c.Network().Connectedness(b.ID()) != network.Connected })
+	meshtest.Eventually(t, "B disconnected", func() bool { return c.Network().Connectedness(b.ID()) != network.Connected })
 	if !c.auth.IsAuthenticated(a.ID()) {
 		t.Fatal("A lost its verdict")
 	}
@@ -371,9 +330,9 @@ func readOneFrame(t *testing.T, r io.Reader) []byte {
 // TestMalformedOverTheWire: garbage on the auth stream gets the sender
 // refused and disconnected; the member keeps serving others.
 func TestMalformedOverTheWire(t *testing.T) {
-	keys := loadKeys(t, writeKey(t, t.TempDir(), "k"))
-	member := newNode(t, keys, tcpAddr)
-	friend := newNode(t, keys, tcpAddr)
+	keys := loadKeys(t, meshtest.WriteKey(t, t.TempDir(), "k"))
+	member := newNode(t, keys, meshtest.TCPAddr)
+	friend := newNode(t, keys, meshtest.TCPAddr)
 	ctx := ctxT(t)
 	cases := []struct {
 		name string
@@ -384,7 +343,7 @@ func TestMalformedOverTheWire(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			bad := newRaw(t, t.TempDir(), nil, tcpAddr)
+			bad := meshtest.NewHost(t, t.TempDir(), nil, meshtest.TCPAddr)
 			if err := connect(ctx, bad, member); err != nil {
 				t.Fatal(err)
 			}
@@ -393,8 +352,8 @@ func TestMalformedOverTheWire(t *testing.T) {
 				t.Fatal(err)
 			}
 			s.Write(tc.send)
-			eventually(t, "refusal", func() bool { return member.auth.Verdicts().Refused(bad.ID()) })
-			eventually(t, "disconnect", func() bool {
+			meshtest.Eventually(t, "refusal", func() bool { return member.auth.Verdicts().Refused(bad.ID()) })
+			meshtest.Eventually(t, "disconnect", func() bool {
 				return member.Network().Connectedness(bad.ID()) != network.Connected
 			})
 		})
@@ -410,16 +369,16 @@ func TestMalformedOverTheWire(t *testing.T) {
 // TestCloseStopsWaits: Close does not wait out a pending handshake timeout.
 func TestCloseStopsWaits(t *testing.T) {
 	v := auth.NewVerdicts(time.Minute)
-	h := newRaw(t, t.TempDir(), v, tcpAddr)
-	a, err := auth.New(h, auth.Config{Keys: loadKeys(t, writeKey(t, t.TempDir(), "k")), Verdicts: v, Timeout: time.Minute, Logger: quiet()})
+	h := meshtest.NewHost(t, t.TempDir(), v, meshtest.TCPAddr)
+	a, err := auth.New(h, auth.Config{Keys: loadKeys(t, meshtest.WriteKey(t, t.TempDir(), "k")), Verdicts: v, Timeout: time.Minute, Logger: meshtest.Quiet()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	silent := newRaw(t, t.TempDir(), nil, tcpAddr)
+	silent := meshtest.NewHost(t, t.TempDir(), nil, meshtest.TCPAddr)
 	if err := connect(ctxT(t), silent, h); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "inbound connection", func() bool { return h.Network().Connectedness(silent.ID()) == network.Connected })
+	meshtest.Eventually(t, "inbound connection", func() bool { return h.Network().Connectedness(silent.ID()) == network.Connected })
 	start := time.Now()
 	a.Close()
 	if d := time.Since(start); d > 2*time.Second {

@@ -1,32 +1,18 @@
 package auth_test
 
 import (
-	"bytes"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/meshcache/meshcache/internal/meshtest"
 	"github.com/meshcache/meshcache/mesh/auth"
 )
 
-// writeKey generates a key file in dir and returns its path.
-func writeKey(t *testing.T, dir, name string) string {
-	t.Helper()
-	var buf bytes.Buffer
-	if err := auth.GenerateKey(&buf); err != nil {
-		t.Fatal(err)
-	}
-	p := filepath.Join(dir, name)
-	if err := os.WriteFile(p, buf.Bytes(), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
 func TestGenerateAndLoad(t *testing.T) {
 	dir := t.TempDir()
-	a, b := writeKey(t, dir, "a"), writeKey(t, dir, "b")
+	a, b := meshtest.WriteKey(t, dir, "a"), meshtest.WriteKey(t, dir, "b")
 	ks, err := auth.LoadKeys(b, a)
 	if err != nil {
 		t.Fatal(err)
@@ -46,7 +32,7 @@ func TestGenerateAndLoad(t *testing.T) {
 
 func TestLoadKeysErrors(t *testing.T) {
 	dir := t.TempDir()
-	good := writeKey(t, dir, "good")
+	good := meshtest.WriteKey(t, dir, "good")
 	bad := func(name, content string) string {
 		p := filepath.Join(dir, name)
 		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {

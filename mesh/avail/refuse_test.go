@@ -12,9 +12,8 @@ import (
 	"github.com/ipfs/go-cid"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
-	"github.com/meshcache/meshcache/mesh/auth"
+	"github.com/meshcache/meshcache/internal/meshtest"
 	"github.com/meshcache/meshcache/mesh/avail"
-	"github.com/meshcache/meshcache/mesh/host"
 )
 
 // Frames built by hand, as a hostile peer would.
@@ -56,7 +55,7 @@ func readRefusal(t *testing.T, s network.Stream) string {
 }
 
 func TestMalformedRefused(t *testing.T) {
-	ctx, keys := ctxT(t), clusterKey(t)
+	ctx, keys := ctxT(t), meshtest.Keys(t)
 	a := newMember(t, keys, &avail.Config{})
 	evil := newMember(t, keys, nil)
 	root, other := rootOf(t, "ds"), rootOf(t, "other")
@@ -115,7 +114,7 @@ func TestMalformedRefused(t *testing.T) {
 // TestMalformedAnswerToConnect: the peer we subscribe to lies about the
 // dataset; Connect says so.
 func TestMalformedAnswerToConnect(t *testing.T) {
-	ctx, keys := ctxT(t), clusterKey(t)
+	ctx, keys := ctxT(t), meshtest.Keys(t)
 	a := newMember(t, keys, &avail.Config{})
 	liar := newMember(t, keys, nil)
 	root := rootOf(t, "ds")
@@ -136,9 +135,9 @@ func TestMalformedAnswerToConnect(t *testing.T) {
 
 func TestUnauthenticatedRefused(t *testing.T) {
 	ctx := ctxT(t)
-	a := newMember(t, clusterKey(t), &avail.Config{})
-	stranger := newMember(t, clusterKey(t), nil) // another cluster's key
-	ssvc, err := avail.New(stranger.h, avail.Config{Logger: quiet()})
+	a := newMember(t, meshtest.Keys(t), &avail.Config{})
+	stranger := newMember(t, meshtest.Keys(t), nil) // another cluster's key
+	ssvc, err := avail.New(stranger.h, avail.Config{Logger: meshtest.Quiet()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -171,18 +170,9 @@ func TestUnauthenticatedRefused(t *testing.T) {
 // up and resets it, and no session forms.
 func TestWrapRefusesStrangerStream(t *testing.T) {
 	ctx := ctxT(t)
-	v := auth.NewVerdicts(time.Minute)
-	h, err := host.New(ctx, host.Config{DataDir: t.TempDir(), Listen: []string{"/ip4/127.0.0.1/udp/0/quic-v1"}, Gater: v, Logger: quiet()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { h.Close() })
-	a, err := auth.New(h, auth.Config{Keys: clusterKey(t), Verdicts: v, Timeout: 300 * time.Millisecond, Logger: quiet()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { a.Close() })
-	svc, err := avail.New(h, avail.Config{Wrap: a.Wrap, Logger: quiet()})
+	m := meshtest.NewMember(t, meshtest.Keys(t), 300*time.Millisecond)
+	h, a := m.Host, m.Auth
+	svc, err := avail.New(h, avail.Config{Wrap: a.Wrap, Logger: meshtest.Quiet()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -192,12 +182,8 @@ func TestWrapRefusesStrangerStream(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The stranger runs no authenticator at all.
-	sh, err := host.New(ctx, host.Config{DataDir: t.TempDir(), Listen: []string{"/ip4/127.0.0.1/udp/0/quic-v1"}, Logger: quiet()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sh.Close() })
-	ssvc, err := avail.New(sh, avail.Config{Logger: quiet()})
+	sh := meshtest.NewHost(t, t.TempDir(), nil, meshtest.QUICAddr)
+	ssvc, err := avail.New(sh, avail.Config{Logger: meshtest.Quiet()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,13 +1,8 @@
 package avail_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"io"
-	"log/slog"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -15,13 +10,12 @@ import (
 
 	"github.com/ipfs/go-cid"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/meshcache/meshcache/internal/meshtest"
 	"github.com/meshcache/meshcache/mesh/auth"
 	"github.com/meshcache/meshcache/mesh/avail"
 	"github.com/meshcache/meshcache/mesh/host"
 	mh "github.com/multiformats/go-multihash"
 )
-
-func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
 func rootOf(t *testing.T, s string) cid.Cid {
 	h, err := mh.Sum([]byte(s), mh.SHA2_256, -1)
@@ -29,23 +23,6 @@ func rootOf(t *testing.T, s string) cid.Cid {
 		t.Fatal(err)
 	}
 	return cid.NewCidV1(cid.DagProtobuf, h)
-}
-
-func clusterKey(t *testing.T) auth.Keys {
-	t.Helper()
-	var buf bytes.Buffer
-	if err := auth.GenerateKey(&buf); err != nil {
-		t.Fatal(err)
-	}
-	p := filepath.Join(t.TempDir(), "cluster.key")
-	if err := os.WriteFile(p, buf.Bytes(), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	ks, err := auth.LoadKeys(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ks
 }
 
 type node struct {
@@ -60,24 +37,13 @@ func (n *node) id() peer.ID { return n.h.ID() }
 // the availability service behind the authenticator.
 func newMember(t *testing.T, keys auth.Keys, cfg *avail.Config) *node {
 	t.Helper()
-	v := auth.NewVerdicts(time.Minute)
-	h, err := host.New(context.Background(), host.Config{
-		DataDir: t.TempDir(), Listen: []string{"/ip4/127.0.0.1/udp/0/quic-v1"}, Gater: v, Logger: quiet(),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { h.Close() })
-	a, err := auth.New(h, auth.Config{Keys: keys, Verdicts: v, Timeout: 3 * time.Second, Logger: quiet()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { a.Close() })
-	n := &node{h: h, auth: a}
+	m := meshtest.NewMember(t, keys, 3*time.Second)
+	n := &node{h: m.Host, auth: m.Auth}
 	if cfg != nil {
 		c := *cfg
-		c.Wrap, c.Admit, c.Logger = a.Wrap, a.WaitAuthenticated, quiet()
-		n.svc, err = avail.New(h, c)
+		c.Wrap, c.Admit, c.Logger = m.Auth.Wrap, m.Auth.WaitAuthenticated, meshtest.Quiet()
+		var err error
+		n.svc, err = avail.New(m.Host, c)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -120,7 +86,7 @@ func holds(n *node, root cid.Cid, leaf int64, p peer.ID) bool {
 }
 
 func TestTwoPeersExchange(t *testing.T) {
-	ctx, keys := ctxT(t), clusterKey(t)
+	ctx, keys := ctxT(t), meshtest.Keys(t)
 	a, b := newMember(t, keys, &avail.Config{}), newMember(t, keys, &avail.Config{})
 	root := rootOf(t, "two")
 	const n = 3_000_000 // three bitmap chunks
@@ -188,7 +154,7 @@ func TestTwoPeersExchange(t *testing.T) {
 }
 
 func TestFivePeers(t *testing.T) {
-	ctx, keys := ctxT(t), clusterKey(t)
+	ctx, keys := ctxT(t), meshtest.Keys(t)
 	root := rootOf(t, "five")
 	const n = 1_500_000
 	nodes := make([]*node, 5)
@@ -254,7 +220,7 @@ func TestFivePeers(t *testing.T) {
 func peerInfo(n *node) peer.AddrInfo { return peer.AddrInfo{ID: n.id(), Addrs: n.h.Addrs()} }
 
 func TestPeerLimit(t *testing.T) {
-	ctx, keys := ctxT(t), clusterKey(t)
+	ctx, keys := ctxT(t), meshtest.Keys(t)
 	hub := newMember(t, keys, &avail.Config{}) // DefaultMaxPeers
 	root := rootOf(t, "popular")
 	if err := hub.svc.Track(root, 64, nil); err != nil {
@@ -295,7 +261,7 @@ func TestPeerLimit(t *testing.T) {
 }
 
 func TestCloseEndsSessions(t *testing.T) {
-	ctx, keys := ctxT(t), clusterKey(t)
+	ctx, keys := ctxT(t), meshtest.Keys(t)
 	a, b := newMember(t, keys, &avail.Config{}), newMember(t, keys, &avail.Config{})
 	root := rootOf(t, "close")
 	full := avail.NewBitmap(100)

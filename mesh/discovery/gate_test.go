@@ -9,6 +9,7 @@ import (
 
 	pb "github.com/libp2p/go-libp2p-kad-dht/pb"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/meshcache/meshcache/internal/meshtest"
 	"github.com/meshcache/meshcache/mesh/discovery"
 )
 
@@ -25,7 +26,7 @@ func TestGateBothWays(t *testing.T) {
 	ctx := ctxT(t)
 	start := func(m discovery.Membership, bootstrap ...string) *node {
 		h, _ := newHost(t, nil)
-		d, err := discovery.New(h, discovery.Config{Membership: m, Bootstrap: bootstrap, LookupTimeout: 2 * time.Second, Logger: quiet()})
+		d, err := discovery.New(h, discovery.Config{Membership: m, Bootstrap: bootstrap, LookupTimeout: 2 * time.Second, Logger: meshtest.Quiet()})
 		if err != nil {
 			t.Fatal(err)
 		}

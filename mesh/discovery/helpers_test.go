@@ -1,17 +1,15 @@
 package discovery_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
-	"io"
-	"log/slog"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/ipfs/go-cid"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/meshcache/meshcache/internal/meshtest"
 	"github.com/meshcache/meshcache/mesh/auth"
 	"github.com/meshcache/meshcache/mesh/discovery"
 	"github.com/meshcache/meshcache/mesh/host"
@@ -19,28 +17,12 @@ import (
 )
 
 const (
-	quicAddr = "/ip4/127.0.0.1/udp/0/quic-v1"
 	// authTimeout is short so a silent stranger is dropped quickly.
 	authTimeout = 1500 * time.Millisecond
 	// Short record validity so expiry is observable within the test.
 	testTTL       = 2 * time.Second
 	testReprovide = 400 * time.Millisecond
 )
-
-func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
-
-func newKeys(t *testing.T) auth.Keys {
-	t.Helper()
-	var buf bytes.Buffer
-	if err := auth.GenerateKey(&buf); err != nil {
-		t.Fatal(err)
-	}
-	k, err := auth.ParseKey(buf.Bytes())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return auth.Keys{k}
-}
 
 // node is a member: host, authenticator and DHT.
 type node struct {
@@ -55,24 +37,14 @@ func (n *node) id() peer.ID { return n.h.ID() }
 func (n *node) addr() string { return host.ID(n.h).Addrs[0] }
 
 // newHost starts a host on loopback QUIC with an authenticator holding
-// keys (none when keys is nil).
+// keys (a bare host when keys is nil).
 func newHost(t *testing.T, keys auth.Keys) (*host.Host, *auth.Authenticator) {
 	t.Helper()
-	v := auth.NewVerdicts(time.Minute)
-	h, err := host.New(context.Background(), host.Config{DataDir: t.TempDir(), Listen: []string{quicAddr}, Gater: v, Logger: quiet()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { h.Close() })
 	if keys == nil {
-		return h, nil
+		return meshtest.NewHost(t, t.TempDir(), nil, meshtest.QUICAddr), nil
 	}
-	a, err := auth.New(h, auth.Config{Keys: keys, Verdicts: v, Timeout: authTimeout, Logger: quiet()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { a.Close() })
-	return h, a
+	m := meshtest.NewMember(t, keys, authTimeout)
+	return m.Host, m.Auth
 }
 
 func newNode(t *testing.T, keys auth.Keys, bootstrap ...string) *node {
@@ -84,7 +56,7 @@ func newNode(t *testing.T, keys auth.Keys, bootstrap ...string) *node {
 		RecordTTL:         testTTL,
 		ReprovideInterval: testReprovide,
 		LookupTimeout:     5 * time.Second,
-		Logger:            quiet(),
+		Logger:            meshtest.Quiet(),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -96,7 +68,7 @@ func newNode(t *testing.T, keys auth.Keys, bootstrap ...string) *node {
 // newCluster starts n members; all but the first bootstrap from the first.
 func newCluster(t *testing.T, n int) []*node {
 	t.Helper()
-	keys := newKeys(t)
+	keys := meshtest.Keys(t)
 	nodes := []*node{newNode(t, keys)}
 	for i := 1; i < n; i++ {
 		nodes = append(nodes, newNode(t, keys, nodes[0].addr()))
@@ -134,18 +106,6 @@ func ids(infos []peer.AddrInfo) []peer.ID {
 	}
 	slices.Sort(out)
 	return out
-}
-
-// eventually polls cond for a few seconds.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 // waitHolders polls n's FindHolders until it returns exactly want:

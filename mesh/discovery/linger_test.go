@@ -14,6 +14,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	ma "github.com/multiformats/go-multiaddr"
 
+	"github.com/meshcache/meshcache/internal/meshtest"
 	"github.com/meshcache/meshcache/mesh/auth"
 	"github.com/meshcache/meshcache/mesh/discovery"
 	"github.com/meshcache/meshcache/mesh/host"
@@ -124,7 +125,7 @@ func newRelayedNode(t *testing.T, keys auth.Keys, relay *udpRelay) *node {
 	t.Helper()
 	v := auth.NewVerdicts(time.Minute)
 	h, err := host.New(context.Background(), host.Config{
-		DataDir: t.TempDir(), Listen: []string{quicAddr}, Gater: v, Logger: quiet(),
+		DataDir: t.TempDir(), Listen: []string{meshtest.QUICAddr}, Gater: v, Logger: meshtest.Quiet(),
 		Announce: []string{fmt.Sprintf("/ip4/127.0.0.1/udp/%d/quic-v1", relay.port())},
 	})
 	if err != nil {
@@ -141,12 +142,12 @@ func newRelayedNode(t *testing.T, keys auth.Keys, relay *udpRelay) *node {
 		t.Fatalf("relayed member listens on %v: no UDP address", h.Network().ListenAddresses())
 	}
 	relay.start(target)
-	a, err := auth.New(h, auth.Config{Keys: keys, Verdicts: v, Timeout: authTimeout, Logger: quiet()})
+	a, err := auth.New(h, auth.Config{Keys: keys, Verdicts: v, Timeout: authTimeout, Logger: meshtest.Quiet()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { a.Close() })
-	d, err := discovery.New(h, discovery.Config{Membership: a, RecordTTL: time.Minute, ReprovideInterval: 20 * time.Second, Logger: quiet()})
+	d, err := discovery.New(h, discovery.Config{Membership: a, RecordTTL: time.Minute, ReprovideInterval: 20 * time.Second, Logger: meshtest.Quiet()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -176,7 +177,7 @@ func udpAddr(a ma.Multiaddr) (*net.UDPAddr, error) {
 func TestLookupLingerPastStalledMember(t *testing.T) {
 	t.Parallel()
 	const lookupTimeout = 5 * time.Second
-	keys := newKeys(t)
+	keys := meshtest.Keys(t)
 	relay := newUDPRelay(t)
 	gone := newRelayedNode(t, keys, relay)
 	boot := gone.addr()
@@ -184,7 +185,7 @@ func TestLookupLingerPastStalledMember(t *testing.T) {
 		h, a := newHost(t, keys)
 		d, err := discovery.New(h, discovery.Config{
 			Membership: a, Bootstrap: []string{boot}, RecordTTL: time.Minute, ReprovideInterval: 20 * time.Second,
-			LookupTimeout: lookupTimeout, Linger: linger, Logger: quiet(),
+			LookupTimeout: lookupTimeout, Linger: linger, Logger: meshtest.Quiet(),
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -207,7 +208,7 @@ func TestLookupLingerPastStalledMember(t *testing.T) {
 	}
 	for _, n := range []*node{lingering, waiting} {
 		waitHolders(t, n, root, "eu", holder.id())
-		eventually(t, "the relayed member in the routing table", func() bool {
+		meshtest.Eventually(t, "the relayed member in the routing table", func() bool {
 			return slices.Contains(n.d.RoutingTable(), gone.id())
 		})
 	}

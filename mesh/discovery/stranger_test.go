@@ -10,6 +10,7 @@ import (
 	lphost "github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-msgio"
+	"github.com/meshcache/meshcache/internal/meshtest"
 	"github.com/meshcache/meshcache/mesh/auth"
 	"github.com/meshcache/meshcache/mesh/discovery"
 	"google.golang.org/protobuf/proto"
@@ -45,7 +46,7 @@ func TestStrangerRefused(t *testing.T) {
 		// ADD_PROVIDER is one-way: Provide returns before the member has
 		// stored the record, so poll.
 		var provs []peer.ID
-		eventually(t, "member answers with the provider", func() bool {
+		meshtest.Eventually(t, "member answers with the provider", func() bool {
 			req := pb.NewMessage(pb.Message_GET_PROVIDERS, key.Hash(), 0)
 			resp, err := ask(ctx, nodes[2].h, nodes[0].id(), nodes[0].d, req)
 			if err != nil {
@@ -66,7 +67,7 @@ func TestStrangerRefused(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		keys auth.Keys
-	}{{"DHT with another cluster key", newKeys(t)}, {"DHT without a handshake", nil}} {
+	}{{"DHT with another cluster key", meshtest.Keys(t)}, {"DHT without a handshake", nil}} {
 		t.Run(tc.name, func(t *testing.T) {
 			h, _ := newHost(t, tc.keys)
 			d, err := discovery.New(h, discovery.Config{
@@ -75,7 +76,7 @@ func TestStrangerRefused(t *testing.T) {
 				RecordTTL:         testTTL,
 				ReprovideInterval: testReprovide,
 				LookupTimeout:     2 * time.Second,
-				Logger:            quiet(),
+				Logger:            meshtest.Quiet(),
 			})
 			if err != nil {
 				t.Fatal(err)
@@ -88,7 +89,7 @@ func TestStrangerRefused(t *testing.T) {
 				t.Fatalf("stranger found holders %v", ids(got))
 			}
 			if tc.keys != nil {
-				eventually(t, "members refuse the stranger", func() bool { return nodes[0].auth.Verdicts().Refused(h.ID()) })
+				meshtest.Eventually(t, "members refuse the stranger", func() bool { return nodes[0].auth.Verdicts().Refused(h.ID()) })
 			}
 			assertNotInRoutingTables(t, nodes, h.ID())
 		})

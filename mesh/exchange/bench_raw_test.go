@@ -12,9 +12,8 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/meshcache/meshcache/bench/mesh/baseline"
-	"github.com/meshcache/meshcache/mesh/auth"
+	"github.com/meshcache/meshcache/internal/meshtest"
 	"github.com/meshcache/meshcache/mesh/exchange"
-	"github.com/meshcache/meshcache/mesh/host"
 )
 
 // benchMiB is what each contestant moves per iteration: large enough that
@@ -105,14 +104,14 @@ func BenchmarkExchangeVsQUIC(b *testing.B) {
 // (one, and four at once).
 func BenchmarkExchangeVsTCP(b *testing.B) {
 	held := randomBlocks(b, benchMiB, 1<<20)
-	keys := loadKeys(b)
-	server, client := newTCPNode(b, keys), newTCPNode(b, keys)
-	srv, err := exchange.NewServer(server, exchange.ServerConfig{Blocks: newMemBlocks(held...), Wrap: server.auth.Wrap, Logger: quiet()})
+	keys := meshtest.Keys(b)
+	server, client := newNode(b, keys, meshtest.TCPAddr), newNode(b, keys, meshtest.TCPAddr)
+	srv, err := exchange.NewServer(server, exchange.ServerConfig{Blocks: newMemBlocks(held...), Wrap: server.auth.Wrap, Logger: meshtest.Quiet()})
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { srv.Close() })
-	cl, err := exchange.NewClient(client, exchange.ClientConfig{Logger: quiet()})
+	cl, err := exchange.NewClient(client, exchange.ClientConfig{Logger: meshtest.Quiet()})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -146,20 +145,4 @@ func BenchmarkExchangeVsTCP(b *testing.B) {
 		contestant{"tcp-4", rawStreams(4)},
 		contestant{"exchange", fetchAll(cl, server.id(), cidsOf(held))},
 	)
-}
-
-func newTCPNode(tb testing.TB, keys auth.Keys) *node {
-	tb.Helper()
-	v := auth.NewVerdicts(time.Minute)
-	h, err := host.New(context.Background(), host.Config{DataDir: tb.TempDir(), Listen: []string{"/ip4/127.0.0.1/tcp/0"}, Gater: v, Logger: quiet()})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { h.Close() })
-	a, err := auth.New(h, auth.Config{Keys: keys, Verdicts: v, Timeout: 2 * time.Second, Logger: quiet()})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { a.Close() })
-	return &node{Host: h, auth: a}
 }

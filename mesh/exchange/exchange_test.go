@@ -14,8 +14,8 @@ import (
 	lphost "github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
 
+	"github.com/meshcache/meshcache/internal/meshtest"
 	"github.com/meshcache/meshcache/mesh/exchange"
-	"github.com/meshcache/meshcache/mesh/host"
 )
 
 func TestFetchWithDontHave(t *testing.T) {
@@ -96,7 +96,7 @@ func TestConcurrentFetches(t *testing.T) {
 func TestServerBusy(t *testing.T) {
 	held := randomBlocks(t, 8, 1000)
 	release := make(chan struct{})
-	keys := loadKeys(t)
+	keys := meshtest.Keys(t)
 	server, client := newNode(t, keys), newNode(t, keys)
 	store := newMemBlocks(held...)
 	entered := make(chan struct{}, 8)
@@ -105,12 +105,12 @@ func TestServerBusy(t *testing.T) {
 		<-release
 		return store.Get(ctx, c)
 	})
-	srv, err := exchange.NewServer(server, exchange.ServerConfig{Blocks: slow, Wrap: server.auth.Wrap, PerPeerRequests: 1, Logger: quiet()})
+	srv, err := exchange.NewServer(server, exchange.ServerConfig{Blocks: slow, Wrap: server.auth.Wrap, PerPeerRequests: 1, Logger: meshtest.Quiet()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer srv.Close()
-	cl, _ := exchange.NewClient(client, exchange.ClientConfig{Logger: quiet()})
+	cl, _ := exchange.NewClient(client, exchange.ClientConfig{Logger: meshtest.Quiet()})
 	connect(t, client, server)
 	ctx := ctxT(t, 10*time.Second)
 	done := make(chan error, 1)
@@ -131,7 +131,7 @@ func TestServerBusy(t *testing.T) {
 
 func TestCancelMidBatch(t *testing.T) {
 	held := randomBlocks(t, 8, 1000)
-	keys := loadKeys(t)
+	keys := meshtest.Keys(t)
 	server, client := newNode(t, keys), newNode(t, keys)
 	store := newMemBlocks(held...)
 	stall := make(chan struct{})
@@ -153,12 +153,12 @@ func TestCancelMidBatch(t *testing.T) {
 		}
 		return store.Get(ctx, c)
 	})
-	srv, err := exchange.NewServer(server, exchange.ServerConfig{Blocks: getter, Wrap: server.auth.Wrap, Logger: quiet()})
+	srv, err := exchange.NewServer(server, exchange.ServerConfig{Blocks: getter, Wrap: server.auth.Wrap, Logger: meshtest.Quiet()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer srv.Close()
-	cl, _ := exchange.NewClient(client, exchange.ClientConfig{BatchSize: 8, Logger: quiet()})
+	cl, _ := exchange.NewClient(client, exchange.ClientConfig{BatchSize: 8, Logger: meshtest.Quiet()})
 	connect(t, client, server)
 	ctx, cancel := context.WithCancel(context.Background())
 	col := newCollector()
@@ -186,7 +186,7 @@ func TestCancelMidBatch(t *testing.T) {
 
 func TestIdleTimeout(t *testing.T) {
 	held := randomBlocks(t, 2, 1000)
-	keys := loadKeys(t)
+	keys := meshtest.Keys(t)
 	server, client := newNode(t, keys), newNode(t, keys)
 	stall := make(chan struct{})
 	defer close(stall)
@@ -197,9 +197,9 @@ func TestIdleTimeout(t *testing.T) {
 		}
 		return nil, ctx.Err()
 	})
-	srv, _ := exchange.NewServer(server, exchange.ServerConfig{Blocks: getter, Wrap: server.auth.Wrap, Logger: quiet()})
+	srv, _ := exchange.NewServer(server, exchange.ServerConfig{Blocks: getter, Wrap: server.auth.Wrap, Logger: meshtest.Quiet()})
 	defer srv.Close()
-	cl, _ := exchange.NewClient(client, exchange.ClientConfig{IdleTimeout: 300 * time.Millisecond, Logger: quiet()})
+	cl, _ := exchange.NewClient(client, exchange.ClientConfig{IdleTimeout: 300 * time.Millisecond, Logger: meshtest.Quiet()})
 	connect(t, client, server)
 	missing, err := cl.Fetch(ctxT(t, 10*time.Second), server.id(), cidsOf(held), newCollector().add)
 	var pe *exchange.PeerError
@@ -216,22 +216,18 @@ func TestUnauthenticatedRefused(t *testing.T) {
 	_, store, _, server, _ := pair(t, exchange.ServerConfig{}, exchange.ClientConfig{}, held...)
 	ctx := ctxT(t, 10*time.Second)
 
-	otherKey := newNode(t, loadKeys(t))
+	otherKey := newNode(t, meshtest.Keys(t))
 	// The connection may open before the handshake fails; either way no
 	// stream may be served.
 	_ = otherKey.Connect(ctx, peer.AddrInfo{ID: server.id(), Addrs: server.Addrs()})
 	otherKey.Peerstore().AddAddrs(server.id(), server.Addrs(), time.Minute)
 
-	noKey, err := host.New(ctx, host.Config{DataDir: t.TempDir(), Listen: []string{quicAddr}, Logger: quiet()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer noKey.Close()
+	noKey := meshtest.NewHost(t, t.TempDir(), nil, meshtest.QUICAddr)
 	if err := noKey.Connect(ctx, peer.AddrInfo{ID: server.id(), Addrs: server.Addrs()}); err != nil {
 		t.Fatal(err)
 	}
 	for name, h := range map[string]lphost.Host{"other key": otherKey, "no key": noKey} {
-		cl, _ := exchange.NewClient(h, exchange.ClientConfig{Logger: quiet()})
+		cl, _ := exchange.NewClient(h, exchange.ClientConfig{Logger: meshtest.Quiet()})
 		missing, err := cl.Fetch(ctx, server.id(), cidsOf(held), newCollector().add)
 		if err == nil || len(missing) != 2 {
 			t.Fatalf("%s: fetched, missing %d, err %v", name, len(missing), err)
@@ -302,7 +298,7 @@ func TestCloseStopsServing(t *testing.T) {
 }
 
 func TestConfigValidate(t *testing.T) {
-	h := newNode(t, loadKeys(t))
+	h := newNode(t, meshtest.Keys(t))
 	if _, err := exchange.NewServer(h, exchange.ServerConfig{}); err == nil {
 		t.Error("server without Blocks accepted")
 	}

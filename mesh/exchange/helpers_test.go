@@ -1,13 +1,8 @@
 package exchange_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
-	"io"
-	"log/slog"
-	"os"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -19,14 +14,11 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	mh "github.com/multiformats/go-multihash"
 
+	"github.com/meshcache/meshcache/internal/meshtest"
 	"github.com/meshcache/meshcache/mesh/auth"
 	"github.com/meshcache/meshcache/mesh/exchange"
 	"github.com/meshcache/meshcache/mesh/host"
 )
-
-const quicAddr = "/ip4/127.0.0.1/udp/0/quic-v1"
-
-func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
 type node struct {
 	*host.Host
@@ -35,43 +27,12 @@ type node struct {
 
 func (n *node) id() peer.ID { return n.Host.Host.ID() }
 
-func writeKey(tb testing.TB) string {
+// newNode starts a host on 127.0.0.1 (QUIC unless listen says otherwise)
+// authenticated with keys.
+func newNode(tb testing.TB, keys auth.Keys, listen ...string) *node {
 	tb.Helper()
-	var buf bytes.Buffer
-	if err := auth.GenerateKey(&buf); err != nil {
-		tb.Fatal(err)
-	}
-	p := filepath.Join(tb.TempDir(), "cluster.key")
-	if err := os.WriteFile(p, buf.Bytes(), 0o600); err != nil {
-		tb.Fatal(err)
-	}
-	return p
-}
-
-func loadKeys(tb testing.TB) auth.Keys {
-	tb.Helper()
-	ks, err := auth.LoadKeys(writeKey(tb))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return ks
-}
-
-// newNode starts a QUIC host on 127.0.0.1 authenticated with keys.
-func newNode(tb testing.TB, keys auth.Keys) *node {
-	tb.Helper()
-	v := auth.NewVerdicts(time.Minute)
-	h, err := host.New(context.Background(), host.Config{DataDir: tb.TempDir(), Listen: []string{quicAddr}, Gater: v, Logger: quiet()})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { h.Close() })
-	a, err := auth.New(h, auth.Config{Keys: keys, Verdicts: v, Timeout: 2 * time.Second, Logger: quiet()})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { a.Close() })
-	return &node{Host: h, auth: a}
+	m := meshtest.NewMember(tb, keys, 2*time.Second, listen...)
+	return &node{Host: m.Host, auth: m.Auth}
 }
 
 // connect links a to b and waits until both have authenticated each other.
@@ -155,18 +116,18 @@ func cidsOf(bs []blocks.Block) []cid.Cid {
 // pair starts a serving node holding bs and a fetching node, connected.
 func pair(tb testing.TB, scfg exchange.ServerConfig, ccfg exchange.ClientConfig, bs ...blocks.Block) (srv *exchange.Server, store *memBlocks, cl *exchange.Client, server, client *node) {
 	tb.Helper()
-	keys := loadKeys(tb)
+	keys := meshtest.Keys(tb)
 	server, client = newNode(tb, keys), newNode(tb, keys)
 	store = newMemBlocks(bs...)
 	scfg.Blocks = store
 	scfg.Wrap = server.auth.Wrap
-	scfg.Logger = quiet()
+	scfg.Logger = meshtest.Quiet()
 	srv, err := exchange.NewServer(server, scfg)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { srv.Close() })
-	ccfg.Logger = quiet()
+	ccfg.Logger = meshtest.Quiet()
 	cl, err = exchange.NewClient(client, ccfg)
 	if err != nil {
 		tb.Fatal(err)

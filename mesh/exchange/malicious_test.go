@@ -11,6 +11,7 @@ import (
 	"github.com/ipfs/go-cid"
 	"github.com/libp2p/go-libp2p/core/network"
 
+	"github.com/meshcache/meshcache/internal/meshtest"
 	"github.com/meshcache/meshcache/mesh/exchange"
 )
 
@@ -73,9 +74,9 @@ func TestMaliciousServer(t *testing.T) {
 		{"nothing", nil, exchange.ErrProtocol, false, 0},
 		{"bytes after the answers", []byte{2, 2, 2}, exchange.ErrProtocol, false, 0},
 	}
-	keys := loadKeys(t)
+	keys := meshtest.Keys(t)
 	mal, client := newNode(t, keys), newNode(t, keys)
-	cl, _ := exchange.NewClient(client, exchange.ClientConfig{IdleTimeout: 5 * time.Second, Logger: quiet()})
+	cl, _ := exchange.NewClient(client, exchange.ClientConfig{IdleTimeout: 5 * time.Second, Logger: meshtest.Quiet()})
 	connect(t, client, mal)
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

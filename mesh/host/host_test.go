@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,25 +12,14 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/meshcache/meshcache/internal/meshtest"
 	"github.com/meshcache/meshcache/internal/testenv"
 	"github.com/meshcache/meshcache/mesh/host"
 )
 
-func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
-
-func start(t *testing.T, dir string, listen ...string) *host.Host {
-	t.Helper()
-	h, err := host.New(context.Background(), host.Config{DataDir: dir, Listen: listen, Logger: quiet()})
-	if err != nil {
-		t.Fatalf("host.New: %v", err)
-	}
-	t.Cleanup(func() { h.Close() })
-	return h
-}
-
 func TestIdentityPersists(t *testing.T) {
 	dir := t.TempDir()
-	h1, err := host.New(context.Background(), host.Config{DataDir: dir, Listen: []string{"/ip4/127.0.0.1/tcp/0"}, Logger: quiet()})
+	h1, err := host.New(context.Background(), host.Config{DataDir: dir, Listen: []string{"/ip4/127.0.0.1/tcp/0"}, Logger: meshtest.Quiet()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,11 +34,11 @@ func TestIdentityPersists(t *testing.T) {
 	if st.Mode().Perm() != 0o600 {
 		t.Errorf("identity mode %v, want 0600", st.Mode().Perm())
 	}
-	h2 := start(t, dir, "/ip4/127.0.0.1/tcp/0")
+	h2 := meshtest.NewHost(t, dir, nil, "/ip4/127.0.0.1/tcp/0")
 	if h2.Host.ID() != first {
 		t.Fatalf("peer ID changed across restarts: %s then %s", first, h2.Host.ID())
 	}
-	other := start(t, t.TempDir(), "/ip4/127.0.0.1/tcp/0")
+	other := meshtest.NewHost(t, t.TempDir(), nil, "/ip4/127.0.0.1/tcp/0")
 	if other.Host.ID() == first {
 		t.Fatal("two data dirs share a peer ID")
 	}
@@ -61,7 +49,7 @@ func TestCorruptIdentityFails(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, host.IdentityFile), []byte("junk"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := host.New(context.Background(), host.Config{DataDir: dir, Logger: quiet()}); err == nil {
+	if _, err := host.New(context.Background(), host.Config{DataDir: dir, Logger: meshtest.Quiet()}); err == nil {
 		t.Fatal("host.New accepted a corrupt identity instead of failing")
 	}
 }
@@ -77,8 +65,8 @@ func TestTransports(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			a := start(t, t.TempDir(), tc.listen)
-			b := start(t, t.TempDir(), tc.listen)
+			a := meshtest.NewHost(t, t.TempDir(), nil, tc.listen)
+			b := meshtest.NewHost(t, t.TempDir(), nil, tc.listen)
 			b.SetStreamHandler("/test/echo", func(s network.Stream) {
 				defer s.Close()
 				io.Copy(s, s)
@@ -127,7 +115,7 @@ func TestTransports(t *testing.T) {
 // wants even though rmem_max is smaller here.
 func TestUDPBuffersRaised(t *testing.T) {
 	testenv.RequireRoot(t)
-	h := start(t, t.TempDir(), "/ip4/127.0.0.1/udp/0/quic-v1")
+	h := meshtest.NewHost(t, t.TempDir(), nil, "/ip4/127.0.0.1/udp/0/quic-v1")
 	got, ok := h.UDPReceiveBuffer()
 	if !ok {
 		t.Fatal("no UDP socket observed")
@@ -138,7 +126,7 @@ func TestUDPBuffersRaised(t *testing.T) {
 }
 
 func TestIDHasFullAddrs(t *testing.T) {
-	h := start(t, t.TempDir(), "/ip4/127.0.0.1/udp/0/quic-v1", "/ip4/127.0.0.1/tcp/0")
+	h := meshtest.NewHost(t, t.TempDir(), nil, "/ip4/127.0.0.1/udp/0/quic-v1", "/ip4/127.0.0.1/tcp/0")
 	id := host.ID(h)
 	raw, err := json.Marshal(id)
 	if err != nil {
@@ -161,7 +149,7 @@ func TestIDHasFullAddrs(t *testing.T) {
 
 func TestAnnounceReplacesAddrs(t *testing.T) {
 	ann := "/ip4/10.1.2.3/udp/4001/quic-v1"
-	h, err := host.New(context.Background(), host.Config{DataDir: t.TempDir(), Listen: []string{"/ip4/127.0.0.1/udp/0/quic-v1"}, Announce: []string{ann}, Logger: quiet()})
+	h, err := host.New(context.Background(), host.Config{DataDir: t.TempDir(), Listen: []string{"/ip4/127.0.0.1/udp/0/quic-v1"}, Announce: []string{ann}, Logger: meshtest.Quiet()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,7 +160,7 @@ func TestAnnounceReplacesAddrs(t *testing.T) {
 }
 
 func TestNewErrors(t *testing.T) {
-	taken := start(t, t.TempDir(), "/ip4/127.0.0.1/tcp/0", "/ip4/127.0.0.1/udp/0/quic-v1")
+	taken := meshtest.NewHost(t, t.TempDir(), nil, "/ip4/127.0.0.1/tcp/0", "/ip4/127.0.0.1/udp/0/quic-v1")
 	cases := []struct {
 		name string
 		cfg  host.Config
@@ -185,7 +173,7 @@ func TestNewErrors(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			tc.cfg.Logger = quiet()
+			tc.cfg.Logger = meshtest.Quiet()
 			h, err := host.New(context.Background(), tc.cfg)
 			if err == nil {
 				h.Close()
@@ -197,7 +185,7 @@ func TestNewErrors(t *testing.T) {
 
 func TestDataDirCreated(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "a", "b")
-	h := start(t, dir, "/ip4/127.0.0.1/tcp/0")
+	h := meshtest.NewHost(t, dir, nil, "/ip4/127.0.0.1/tcp/0")
 	if _, err := os.Stat(filepath.Join(dir, host.IdentityFile)); err != nil {
 		t.Fatalf("identity not written under a new data dir: %v", err)
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/meshcache/meshcache/internal/meshtest"
 	"github.com/meshcache/meshcache/mesh/host"
 )
 
@@ -17,9 +18,9 @@ func TestPeerStreamLimit(t *testing.T) {
 	const limit = 4
 	for _, listen := range []string{"/ip4/127.0.0.1/udp/0/quic-v1", "/ip4/127.0.0.1/tcp/0"} {
 		t.Run(listen, func(t *testing.T) {
-			a := start(t, t.TempDir(), listen)
+			a := meshtest.NewHost(t, t.TempDir(), nil, listen)
 			b, err := host.New(context.Background(), host.Config{
-				DataDir: t.TempDir(), Listen: []string{listen}, Logger: quiet(),
+				DataDir: t.TempDir(), Listen: []string{listen}, Logger: meshtest.Quiet(),
 				Limits: host.ResourceLimits{PeerStreams: limit},
 			})
 			if err != nil {

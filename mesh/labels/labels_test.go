@@ -1,13 +1,8 @@
 package labels_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"io"
-	"log/slog"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -15,56 +10,28 @@ import (
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 
+	"github.com/meshcache/meshcache/internal/meshtest"
 	"github.com/meshcache/meshcache/mesh/auth"
 	"github.com/meshcache/meshcache/mesh/host"
 	"github.com/meshcache/meshcache/mesh/labels"
 	"github.com/meshcache/meshcache/mesh/policy"
 )
 
-func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
-
 type member struct {
 	h    *host.Host
 	auth *auth.Authenticator
 }
 
-func keys(t *testing.T) auth.Keys {
-	t.Helper()
-	var buf bytes.Buffer
-	if err := auth.GenerateKey(&buf); err != nil {
-		t.Fatal(err)
-	}
-	p := filepath.Join(t.TempDir(), "cluster.key")
-	if err := os.WriteFile(p, buf.Bytes(), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	ks, err := auth.LoadKeys(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ks
-}
-
 // newMember is a QUIC host on 127.0.0.1 that authenticates with ks.
 func newMember(t *testing.T, ks auth.Keys) member {
 	t.Helper()
-	v := auth.NewVerdicts(time.Minute)
-	h, err := host.New(context.Background(), host.Config{DataDir: t.TempDir(), Listen: []string{"/ip4/127.0.0.1/udp/0/quic-v1"}, Gater: v, Logger: quiet()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { h.Close() })
-	a, err := auth.New(h, auth.Config{Keys: ks, Verdicts: v, Timeout: 2 * time.Second, Logger: quiet()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { a.Close() })
-	return member{h: h, auth: a}
+	m := meshtest.NewMember(t, ks, 2*time.Second)
+	return member{h: m.Host, auth: m.Auth}
 }
 
 func book(t *testing.T, m member, l policy.Labels) *labels.Book {
 	t.Helper()
-	b, err := labels.New(m.h, labels.Config{Local: l, Wrap: m.auth.Wrap, Timeout: 2 * time.Second, Logger: quiet()})
+	b, err := labels.New(m.h, labels.Config{Local: l, Wrap: m.auth.Wrap, Timeout: 2 * time.Second, Logger: meshtest.Quiet()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +53,7 @@ func connect(t *testing.T, a, b member) {
 // TestMembersLearnLabels: a member asked answers its labels; Get learns
 // them in the background; a peer without the cluster key is refused.
 func TestMembersLearnLabels(t *testing.T) {
-	ks := keys(t)
+	ks := meshtest.Keys(t)
 	a, b := newMember(t, ks), newMember(t, ks)
 	la := book(t, a, policy.Labels{Region: "eu", Zone: "eu-1", Rack: "r7"})
 	lb := book(t, b, policy.Labels{Region: "us"})
@@ -114,7 +81,7 @@ func TestMembersLearnLabels(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 
-	stranger := newMember(t, keys(t))
+	stranger := newMember(t, meshtest.Keys(t))
 	ls := book(t, stranger, policy.Labels{Region: "eu"})
 	sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer scancel()
@@ -127,7 +94,7 @@ func TestMembersLearnLabels(t *testing.T) {
 // TestBadAnswers: answers that are too long, not JSON or not valid labels
 // are refused with ErrBadLabels and not remembered.
 func TestBadAnswers(t *testing.T) {
-	ks := keys(t)
+	ks := meshtest.Keys(t)
 	a, liar := newMember(t, ks), newMember(t, ks)
 	la := book(t, a, policy.Labels{Region: "eu"})
 	connect(t, a, liar)
