@@ -22,6 +22,13 @@ type fileOpener interface {
 	OpenFile(ctx context.Context, c cid.Cid) (*os.File, int64, error)
 }
 
+// aheadVerifier is a store that hashes a held block on its first read
+// since start (blockstore/disk) and can do so ahead of the read.
+type aheadVerifier interface {
+	Unverified(c cid.Cid) bool
+	Verify(ctx context.Context, c cid.Cid) error
+}
+
 // readThrough fetches blocks that reads need and the node lacks, once per
 // block however many readers want it, and reads ahead of sequential readers.
 type readThrough struct {
@@ -30,9 +37,10 @@ type readThrough struct {
 	ahead  chan struct{} // bounds read-ahead fetches in flight
 	wg     sync.WaitGroup
 
-	mu     sync.Mutex
-	closed bool
-	next   map[fileKey]int64 // leaf a sequential reader of the file will want next
+	mu        sync.Mutex
+	closed    bool
+	next      map[fileKey]int64 // leaf a sequential reader of the file will want next
+	verifying map[fileKey]bool  // files whose blocks are being hashed ahead
 }
 
 type fileKey struct {
@@ -41,7 +49,7 @@ type fileKey struct {
 }
 
 func newReadThrough(m *Manager) *readThrough {
-	return &readThrough{m: m, ahead: make(chan struct{}, m.cfg.ReadAhead), next: map[fileKey]int64{}}
+	return &readThrough{m: m, ahead: make(chan struct{}, m.cfg.ReadAhead), next: map[fileKey]int64{}, verifying: map[fileKey]bool{}}
 }
 
 // wait stops new read-ahead and waits for the fetches in flight.
@@ -208,6 +216,53 @@ func (r *readThrough) fetch(ctx context.Context, idx *dataset.Index, originURL s
 	return err
 }
 
+// verifyAhead hashes every other held, not yet verified block of f in
+// [from, end), in order, in one goroutine per file, when the store hashes
+// a block on its first read since start. The reader hashes the blocks in
+// between itself meanwhile, so two cores hash (taking every block here
+// would keep this goroutine one block ahead and the reader waiting on
+// it); a block the reader reaches while it is being hashed here is waited
+// for, not hashed twice (the store's claim).
+func (r *readThrough) verifyAhead(f *File, key fileKey, from, end int64) {
+	v, ok := r.m.cfg.Store.(aheadVerifier)
+	if !ok || from >= end {
+		return
+	}
+	r.mu.Lock()
+	busy := r.verifying[key]
+	if !busy {
+		r.verifying[key] = true
+	}
+	r.mu.Unlock()
+	if busy {
+		return
+	}
+	started := r.goAhead(func(ctx context.Context) {
+		defer func() {
+			r.mu.Lock()
+			delete(r.verifying, key)
+			r.mu.Unlock()
+		}()
+		for l := from; l < end && ctx.Err() == nil; l += 2 {
+			wt, err := want(f.idx, l)
+			if err != nil {
+				return
+			}
+			if !v.Unverified(wt.CID) {
+				continue
+			}
+			if err := v.Verify(ctx, wt.CID); err != nil && ctx.Err() == nil {
+				r.m.log.Debug("verify ahead", "cid", wt.CID, "err", err)
+			}
+		}
+	})
+	if !started {
+		r.mu.Lock()
+		delete(r.verifying, key)
+		r.mu.Unlock()
+	}
+}
+
 // readAhead fetches the blocks after leaf in the background when the file is
 // being read sequentially, so the reader rarely waits for the origin.
 func (r *readThrough) readAhead(f *File, leaf int64) {
@@ -220,6 +275,7 @@ func (r *readThrough) readAhead(f *File, leaf int64) {
 		return
 	}
 	end := min(leaf+1+int64(r.m.cfg.ReadAhead), f.entry.FirstLeaf+f.entry.NumLeaves)
+	r.verifyAhead(f, key, leaf+2, end)
 	for next := leaf + 1; next < end; next++ {
 		wt, err := want(f.idx, next)
 		if err != nil {

@@ -195,6 +195,12 @@ func (s *Store) OpenFile(ctx context.Context, c cid.Cid) (*os.File, int64, error
 // verifyOpen checks an open block file's size and, when due, its hash,
 // streaming so that no block-sized buffer is needed.
 func (s *Store) verifyOpen(ctx context.Context, c cid.Cid, key string, e catalog.Entry, f *os.File) error {
+	return s.hashOpen(ctx, c, key, e, f, true)
+}
+
+// hashOpen is verifyOpen; counted says a reader asked (Stats.VerifiedReads).
+// A block another caller is hashing is waited for, not hashed again.
+func (s *Store) hashOpen(ctx context.Context, c cid.Cid, key string, e catalog.Entry, f *os.File, counted bool) error {
 	st, err := f.Stat()
 	if err != nil {
 		return fmt.Errorf("stat block %s: %w", c, err)
@@ -205,7 +211,27 @@ func (s *Store) verifyOpen(ctx context.Context, c cid.Cid, key string, e catalog
 	if !s.mustVerify(e) {
 		return nil
 	}
-	s.cat.VerifiedRead()
+	release, wait := s.claimHash(key)
+	if wait != nil {
+		select {
+		case <-wait:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		e2, ok := s.cat.Lookup(key)
+		switch {
+		case !ok:
+			return fmt.Errorf("block %s: quarantined while this read waited: %w", c, blockstore.ErrCorrupt)
+		case !s.mustVerify(e2):
+			return nil
+		}
+		// The other hash did not complete (cancelled): hash it here.
+	} else {
+		defer release()
+	}
+	if counted {
+		s.cat.VerifiedRead()
+	}
 	dec, err := multihash.Decode(c.Hash())
 	if err != nil {
 		return fmt.Errorf("block %s: %w", c, err)
@@ -219,6 +245,69 @@ func (s *Store) verifyOpen(ctx context.Context, c cid.Cid, key string, e catalog
 	}
 	s.cat.Verified(key, time.Now())
 	return nil
+}
+
+// claimHash returns release when the caller is to hash key's block (and
+// must call release after), or a channel closed when whoever is hashing
+// it is done.
+func (s *Store) claimHash(key string) (release func(), wait <-chan struct{}) {
+	s.hashMu.Lock()
+	defer s.hashMu.Unlock()
+	if ch, ok := s.hashing[key]; ok {
+		return nil, ch
+	}
+	if s.hashing == nil {
+		s.hashing = map[string]chan struct{}{}
+	}
+	ch := make(chan struct{})
+	s.hashing[key] = ch
+	return func() {
+		s.hashMu.Lock()
+		delete(s.hashing, key)
+		s.hashMu.Unlock()
+		close(ch)
+	}, nil
+}
+
+// Unverified reports whether c is held and its next read would hash it
+// (the first read since start). With VerifyAlways every read hashes, and
+// hashing ahead would spare none: it reports false.
+func (s *Store) Unverified(c cid.Cid) bool {
+	e, ok := s.cat.Lookup(catalog.Key(c))
+	return ok && s.cfg.VerifyReads != VerifyAlways && e.VerifiedAt.IsZero()
+}
+
+// Verify hashes c now if its next read would and nobody else is hashing
+// it, so that a reader arriving later sends it without hashing: a
+// sequential reader's read-ahead calls it on blocks ahead of the reader,
+// which puts the other core to work on the first read after a start. A
+// block that fails is quarantined, as a read would.
+func (s *Store) Verify(ctx context.Context, c cid.Cid) error {
+	if err := s.begin(); err != nil {
+		return err
+	}
+	defer s.end()
+	key := catalog.Key(c)
+	e, ok := s.cat.Lookup(key)
+	if !ok || !s.mustVerify(e) || s.cfg.VerifyReads == VerifyAlways {
+		return nil
+	}
+	s.hashMu.Lock()
+	_, busy := s.hashing[key]
+	s.hashMu.Unlock()
+	if busy {
+		return nil
+	}
+	f, err := s.fs.Open(s.blockPath(key))
+	if err != nil {
+		return nil // the reader will find out and say
+	}
+	defer f.Close()
+	osf := osFile(f)
+	if osf == nil {
+		return nil
+	}
+	return s.hashOpen(ctx, c, key, e, osf, false)
 }
 
 // osFile unwraps f to an *os.File, or returns nil.

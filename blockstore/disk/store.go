@@ -43,6 +43,12 @@ type Store struct {
 	// viewBufs are View's read buffers (*[]byte).
 	viewBufs sync.Pool
 
+	// hashing are the blocks being hashed for their first read since start
+	// (OpenFile, Verify), so that a reader and the read-ahead never hash
+	// one block twice.
+	hashMu  sync.Mutex
+	hashing map[string]chan struct{}
+
 	// gate lets Close wait for operations in flight; every exported method
 	// holds it for reading, and internal paths never take it again.
 	gate   sync.RWMutex

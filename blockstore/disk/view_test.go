@@ -3,12 +3,16 @@ package disk_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	blocks "github.com/ipfs/go-block-format"
+	"github.com/ipfs/go-cid"
 
+	"github.com/meshcache/meshcache/blockstore"
 	"github.com/meshcache/meshcache/blockstore/disk"
 )
 
@@ -46,4 +50,62 @@ func TestViewReusesNoBytesAcrossCalls(t *testing.T) {
 		})
 	}
 	wg.Wait()
+}
+
+// TestVerifyAhead: Verify hashes a block not verified since start, so that
+// its first read does not (no verified read counted); it leaves verified
+// blocks alone; a corrupt block is quarantined once, reported to OnCorrupt
+// once, and its read then finds it gone.
+func TestVerifyAhead(t *testing.T) {
+	ctx := context.Background()
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, tc := range []struct {
+		name    string
+		corrupt bool
+	}{{"intact", false}, {"corrupt", true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			s := open(t, disk.Config{Dir: dir, ScrubInterval: -1})
+			b := randBlock(t, rng, 300<<10)
+			if err := s.Put(ctx, b); err != nil {
+				t.Fatal(err)
+			}
+			if s.Unverified(b.Cid()) {
+				t.Fatal("a block verified at Put reads as unverified")
+			}
+			s.Close()
+			if tc.corrupt {
+				flipByte(t, dir)
+			}
+			var reported atomic.Int64
+			s = open(t, disk.Config{Dir: dir, ScrubInterval: -1, OnCorrupt: func(cid.Cid) { reported.Add(1) }})
+			if !s.Unverified(b.Cid()) {
+				t.Fatal("after a restart the block should await its first hash")
+			}
+			err := s.Verify(ctx, b.Cid())
+			if tc.corrupt {
+				if !errors.Is(err, blockstore.ErrCorrupt) || reported.Load() != 1 {
+					t.Fatalf("Verify of a corrupt block: %v, reported %d times; want ErrCorrupt, once", err, reported.Load())
+				}
+				if err := s.Verify(ctx, b.Cid()); err != nil || reported.Load() != 1 {
+					t.Fatalf("second Verify: %v, reported %d times", err, reported.Load())
+				}
+				if _, _, err := s.OpenFile(ctx, b.Cid()); !errors.Is(err, blockstore.ErrNotFound) {
+					t.Fatalf("read after quarantine: %v, want not found", err)
+				}
+				return
+			}
+			if err != nil || s.Unverified(b.Cid()) {
+				t.Fatalf("Verify: %v, unverified %v", err, s.Unverified(b.Cid()))
+			}
+			f, _, err := s.OpenFile(ctx, b.Cid())
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.Close()
+			if st, _ := s.Stat(ctx); st.VerifiedReads != 0 {
+				t.Fatalf("the read after Verify hashed again (%d verified reads)", st.VerifiedReads)
+			}
+		})
+	}
 }
