@@ -3,11 +3,13 @@ package main
 import (
 	"context"
 	"fmt"
+	"slices"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/meshcache/meshcache/api"
+	"github.com/meshcache/meshcache/mesh/host"
 	"github.com/meshcache/meshcache/node"
 )
 
@@ -96,6 +98,7 @@ func TestKilledHolderLaterPins(t *testing.T) {
 	}
 
 	a.kill()
+	killed := time.Now()
 	st, took := r.pinOne(t, ctx, "C", c)
 	t.Logf("pin from peers: %v with every holder alive, %v just after a holder was killed", alive.Round(time.Millisecond), took.Round(time.Millisecond))
 	if n := r.origin.data.Load(); n != killedDataset || st.BySource.Origin != 0 {
@@ -112,6 +115,21 @@ func TestKilledHolderLaterPins(t *testing.T) {
 		t.Errorf("C took %v to pin after A was killed, more than %v (D's pin with A alive + one progress timeout + 4 s)", took, limit)
 	}
 	checkSame(t, ctx, &region{dir: r.dir, root: r.root, members: []*daemon{b, c, dd}})
+
+	// B never fetched from A after the kill: only the transport's idle
+	// timeout tells it A is gone (go-libp2p's defaults took 27-42 s).
+	limit := host.IdleTimeout + host.KeepAlivePeriod + 5*time.Second
+	for {
+		ps, err := b.client.Peers(ctx)
+		if err == nil && !slices.ContainsFunc(ps, func(p api.PeerInfo) bool { return p.PeerID == r.ids[0] }) {
+			t.Logf("B dropped the killed A from its peers %v after the kill", time.Since(killed).Round(time.Second))
+			break
+		}
+		if time.Since(killed) > limit {
+			t.Fatalf("B still lists the killed A %v after the kill (%v)", time.Since(killed).Round(time.Second), err)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
 }
 
 // TestKilledHolderMidPin: A and B hold the dataset; C pins it and A is

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"time"
 
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/p2p/transport/quicreuse"
@@ -20,6 +21,20 @@ import (
 const (
 	StreamReceiveWindow     = 16 << 20
 	ConnectionReceiveWindow = 64 << 20
+)
+
+// A member that vanishes without closing its connections (killed, cut off,
+// power lost) is noticed when its connection has been silent for
+// IdleTimeout; live connections send a keepalive every KeepAlivePeriod
+// when idle, so only a dead peer stays silent that long. go-libp2p's
+// defaults (30 s idle, 15 s keepalive) kept a killed member in the peer
+// list, pin views and holder answers for 27–42 s (quic-go starts the idle
+// timer at the first packet sent after the last one received, which a
+// 15 s keepalive delays). These bound it near 20 s; the fetch path does
+// not wait for them (node: a silent holder is asked last and pinged).
+const (
+	IdleTimeout     = 15 * time.Second
+	KeepAlivePeriod = 5 * time.Second
 )
 
 // udpBufferSize is what quic-go asks for (it warns below 7 MiB).
@@ -144,4 +159,6 @@ func newConnManager(buffers *udpBuffers, closers *[]func() error) func(quic.Stat
 func setWindows(conf *quic.Config) {
 	conf.MaxStreamReceiveWindow = StreamReceiveWindow
 	conf.MaxConnectionReceiveWindow = ConnectionReceiveWindow
+	conf.MaxIdleTimeout = IdleTimeout
+	conf.KeepAlivePeriod = KeepAlivePeriod
 }

@@ -30,6 +30,9 @@ func TestWindows(t *testing.T) {
 		if conf.MaxStreamReceiveWindow != StreamReceiveWindow || conf.MaxConnectionReceiveWindow != ConnectionReceiveWindow {
 			t.Errorf("%s windows %d / %d", name, conf.MaxStreamReceiveWindow, conf.MaxConnectionReceiveWindow)
 		}
+		if conf.MaxIdleTimeout != IdleTimeout || conf.KeepAlivePeriod != KeepAlivePeriod {
+			t.Errorf("%s idle timeout %v, keepalive %v; want %v, %v", name, conf.MaxIdleTimeout, conf.KeepAlivePeriod, IdleTimeout, KeepAlivePeriod)
+		}
 	}
 	if len(closers) != 1 {
 		t.Fatalf("%d closers registered, want 1", len(closers))
