@@ -65,21 +65,24 @@ func (b *bench) benchPinPeer() {
 				must(fmt.Errorf("no peer: %v", err), "join the holder")
 			}
 		}
+		h0 := holder.cpu()
 		m, err := d.pin(b.ctx, b.pubRoot, ng.URL(), false)
 		must(err, "pin from the peer")
+		m.ClientCPU = holder.cpu() - h0
 		st, err := d.client.PinStatus(b.ctx, root)
 		must(err, "pin status")
 		if st.BySource.Peer != st.BytesTotal {
 			must(fmt.Errorf("pin took %+v, want every byte from the peer", st.BySource), "pin from the peer")
 		}
 		d.remove()
-		q, err := timeRun(func() error { return raw.Run(b.ctx, 1, false) }, int64(len(blocks))<<20)
+		n := int64(len(blocks)) << 20
+		q, err := timeRunCPU(func() error { return raw.Run(b.ctx, 1, false) }, n, 0)
 		must(err, "raw quic-go")
-		qh, err := timeRun(func() error { return raw.Run(b.ctx, 1, true) }, int64(len(blocks))<<20)
+		qh, err := timeRunCPU(func() error { return raw.Run(b.ctx, 1, true) }, n, 0)
 		must(err, "raw quic-go + sha256")
-		r2, err := timeRun(func() error { return remote.Run(b.ctx, 1, false) }, int64(len(blocks))<<20)
+		r2, err := timeRunCPU(func() error { return remote.Run(b.ctx, 1, false) }, n, remote.pid())
 		must(err, "raw quic-go, two processes")
-		r2h, err := timeRun(func() error { return remote.Run(b.ctx, 1, true) }, int64(len(blocks))<<20)
+		r2h, err := timeRunCPU(func() error { return remote.Run(b.ctx, 1, true) }, n, remote.pid())
 		must(err, "raw quic-go + sha256, two processes")
 		p.add(m, q)
 		hashed.add(m, qh)
@@ -90,20 +93,34 @@ func (b *bench) benchPinPeer() {
 	}
 	b.printf("### Pin from one peer vs raw quic-go\n\n")
 	b.printf("The publish dataset (%s) held by one daemon; a fresh daemon on 127.0.0.1 joins it over QUIC and pins it (`POST /v1/pins`: every block from the peer, verified on arrival and written durably, index and pin record included). Baseline in the same rounds: raw quic-go with the mesh's windows moving as many bytes in 1 MiB writes over one stream, without and with SHA-256 of each block on arrival (no disk).\n\n", mib(b.pubSize))
-	b.printf("| side | wall (median) | throughput | CPU s |\n|---|---|---|---|\n")
-	b.printf("| meshcache pin from a peer | %s | %s | %.2f (%s cores) |\n", secs(medianWall(p.A)), gbps(medianRate(p.A)),
-		medianCPU(p.A).Seconds(), cpuShare(medianCPU(p.A), medianWall(p.A)))
-	b.printf("| raw quic-go, 1 stream | %s | %s | |\n", secs(medianWall(p.B)), gbps(medianRate(p.B)))
-	b.printf("| raw quic-go + SHA-256, 1 stream | %s | %s | |\n", secs(medianWall(hashed.B)), gbps(medianRate(hashed.B)))
-	b.printf("| raw quic-go, 1 stream, server in another process | %s | %s | |\n", secs(medianWall(twoProc.B)), gbps(medianRate(twoProc.B)))
-	b.printf("| raw quic-go + SHA-256, 1 stream, server in another process | %s | %s | |\n", secs(medianWall(twoProcHashed.B)), gbps(medianRate(twoProcHashed.B)))
+	b.printf("| side | wall (median) | throughput | CPU ms per MiB, both sides (cores) |\n|---|---|---|---|\n")
+	row := func(name string, rs []run) {
+		cpu := time.Duration(median(mapRuns(rs, func(r run) float64 { return float64(r.CPU + r.ClientCPU) })))
+		b.printf("| %s | %s | %s | %.2f (%s) |\n", name, secs(medianWall(rs)), gbps(medianRate(rs)),
+			float64(cpu.Milliseconds())/float64(b.pubSize>>20), cpuShare(cpu, medianWall(rs)))
+	}
+	row("meshcache pin from a peer (pinning daemon + holder)", p.A)
+	row("raw quic-go, 1 stream, one process", p.B)
+	row("raw quic-go + SHA-256, 1 stream, one process", hashed.B)
+	row("raw quic-go, 1 stream, server in another process", twoProc.B)
+	row("raw quic-go + SHA-256, 1 stream, server in another process", twoProcHashed.B)
 	b.printf("\nRatio pin / raw quic-go: **%.2f**; pin / raw quic-go + SHA-256: **%.2f**; pin / raw quic-go across two processes: **%.2f**; + SHA-256: **%.2f**.\n\n",
 		p.ratio(), hashed.ratio(), twoProc.ratio(), twoProcHashed.ratio())
 }
 
-// timeRun times f as a run of n bytes.
-func timeRun(f func() error, n int64) (run, error) {
-	t0 := time.Now()
+// timeRunCPU times f as a run of n bytes, with this process's CPU as
+// ClientCPU and, when server is a process ID, that process's as CPU.
+func timeRunCPU(f func() error, n int64, server int) (run, error) {
+	var s0 time.Duration
+	if server > 0 {
+		s0, _ = procCPU(server)
+	}
+	c0, t0 := selfCPU(), time.Now()
 	err := f()
-	return run{Wall: time.Since(t0), Bytes: n}, err
+	r := run{Wall: time.Since(t0), Bytes: n, ClientCPU: selfCPU() - c0}
+	if server > 0 {
+		s1, _ := procCPU(server)
+		r.CPU = s1 - s0
+	}
+	return r, err
 }

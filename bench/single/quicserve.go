@@ -85,6 +85,8 @@ func startRemoteQUIC(ctx context.Context, blocks int) (*remoteQUIC, error) {
 	return r, nil
 }
 
+func (r *remoteQUIC) pid() int { return r.cmd.Process.Pid }
+
 // Close ends the connection and the child.
 func (r *remoteQUIC) Close() error {
 	if r.QUIC != nil {

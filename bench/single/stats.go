@@ -10,7 +10,7 @@ import (
 type run struct {
 	Wall      time.Duration
 	CPU       time.Duration // CPU time of the server or daemon measured
-	ClientCPU time.Duration // CPU time of the client process (curl, cat), if any
+	ClientCPU time.Duration // CPU time of the other side (curl, cat, the bench's own client, the serving peer), if any
 	Bytes     int64
 }
 
