@@ -16,6 +16,7 @@ import (
 	"github.com/ipfs/go-cid"
 	"github.com/meshcache/meshcache/blockstore"
 	"github.com/meshcache/meshcache/blockstore/disk"
+	"github.com/meshcache/meshcache/blockstore/storetest"
 	"github.com/meshcache/meshcache/blockstore/vfs"
 	"github.com/multiformats/go-multihash"
 )
@@ -67,7 +68,7 @@ func (s *blockSource) gen(b testing.TB, n int) []blocks.Block {
 			out[i] = blk
 			continue
 		}
-		out[i] = randBlockFrom(b, data)
+		out[i] = storetest.RawBlock(b, data)
 	}
 	return out
 }

@@ -13,6 +13,7 @@ import (
 	blocks "github.com/ipfs/go-block-format"
 	"github.com/meshcache/meshcache/blockstore"
 	"github.com/meshcache/meshcache/blockstore/disk"
+	"github.com/meshcache/meshcache/blockstore/storetest"
 	"github.com/meshcache/meshcache/blockstore/vfs"
 )
 
@@ -75,7 +76,7 @@ func TestCorruptionOnFirstRead(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			ctx := context.Background()
 			dir := t.TempDir()
-			b := randBlock(t, rand.New(rand.NewPCG(5, 5)), 64<<10)
+			b := storetest.RandBlock(t, rand.New(rand.NewPCG(5, 5)), 64<<10)
 			s := open(t, disk.Config{Dir: dir})
 			if err := s.Put(ctx, b); err != nil {
 				t.Fatal(err)
@@ -118,7 +119,7 @@ func TestVerifyAlways(t *testing.T) {
 		t.Run(mode.String(), func(t *testing.T) {
 			ctx := context.Background()
 			dir := t.TempDir()
-			b := randBlock(t, rand.New(rand.NewPCG(6, 6)), 10<<10)
+			b := storetest.RandBlock(t, rand.New(rand.NewPCG(6, 6)), 10<<10)
 			s := open(t, disk.Config{Dir: dir, VerifyReads: mode})
 			if err := s.Put(ctx, b); err != nil {
 				t.Fatal(err)
@@ -150,7 +151,7 @@ func TestScrubFindsCorruptIdleBlock(t *testing.T) {
 	defer cancel()
 	dir := t.TempDir()
 	rng := rand.New(rand.NewPCG(8, 8))
-	bad := randBlock(t, rng, 32<<10)
+	bad := storetest.RandBlock(t, rng, 32<<10)
 	s := open(t, disk.Config{Dir: dir})
 	if err := s.Put(ctx, bad); err != nil {
 		t.Fatal(err)
@@ -158,7 +159,7 @@ func TestScrubFindsCorruptIdleBlock(t *testing.T) {
 	s.Close()
 	flipByte(t, dir)
 	s = open(t, disk.Config{Dir: dir, ScrubInterval: 20 * time.Millisecond, ScrubRate: 1 << 30})
-	good := randBlock(t, rng, 32<<10)
+	good := storetest.RandBlock(t, rng, 32<<10)
 	if err := s.Put(ctx, good); err != nil {
 		t.Fatal(err)
 	}
@@ -197,7 +198,7 @@ func TestScrubFindsCorruptIdleBlock(t *testing.T) {
 // says clearly when the file system has no OS files.
 func TestOpenFile(t *testing.T) {
 	ctx := context.Background()
-	b := randBlock(t, rand.New(rand.NewPCG(9, 9)), 100<<10)
+	b := storetest.RandBlock(t, rand.New(rand.NewPCG(9, 9)), 100<<10)
 	s := open(t, disk.Config{Dir: t.TempDir()})
 	if err := s.Put(ctx, b); err != nil {
 		t.Fatal(err)
@@ -211,7 +212,7 @@ func TestOpenFile(t *testing.T) {
 	if err != nil || size != int64(len(b.RawData())) || string(got) != string(b.RawData()) {
 		t.Fatalf("OpenFile gave %d bytes (size %d), %v", len(got), size, err)
 	}
-	if _, _, err := s.OpenFile(ctx, randBlock(t, rand.New(rand.NewPCG(1, 9)), 5).Cid()); !errors.Is(err, blockstore.ErrNotFound) {
+	if _, _, err := s.OpenFile(ctx, storetest.RandBlock(t, rand.New(rand.NewPCG(1, 9)), 5).Cid()); !errors.Is(err, blockstore.ErrNotFound) {
 		t.Fatalf("OpenFile of an absent block: %v", err)
 	}
 	m := open(t, disk.Config{Dir: "/s", FS: vfs.NewMem()})

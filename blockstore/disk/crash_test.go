@@ -11,6 +11,7 @@ import (
 	blocks "github.com/ipfs/go-block-format"
 	"github.com/meshcache/meshcache/blockstore"
 	"github.com/meshcache/meshcache/blockstore/disk"
+	"github.com/meshcache/meshcache/blockstore/storetest"
 	"github.com/meshcache/meshcache/blockstore/vfs"
 	"github.com/meshcache/meshcache/blockstore/vfs/faultfs"
 )
@@ -57,7 +58,7 @@ func crashRun(t *testing.T, seed uint64, crashAt int64, groupMin int) (*vfs.MemF
 			for ctx.Err() == nil {
 				bs := make([]blocks.Block, 1+rng.IntN(4))
 				for i := range bs {
-					bs[i] = randBlock(t, rng, 1+rng.IntN(8<<10))
+					bs[i] = storetest.RandBlock(t, rng, 1+rng.IntN(8<<10))
 				}
 				if err := s.PutMany(ctx, bs); err != nil {
 					if ctx.Err() == nil {
@@ -135,7 +136,7 @@ func TestCrashCatchesMissingDirSync(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := randBlock(t, rand.New(rand.NewPCG(1, 1)), 100)
+	b := storetest.RandBlock(t, rand.New(rand.NewPCG(1, 1)), 100)
 	if err := s.Put(context.Background(), b); err != nil {
 		t.Fatalf("put: %v", err)
 	}
@@ -157,7 +158,7 @@ func TestCrashCatchesMissingDirSync(t *testing.T) {
 func TestPinsCrash(t *testing.T) {
 	ctx := context.Background()
 	rng := rand.New(rand.NewPCG(2, 2))
-	r1, r2 := randBlock(t, rng, 10).Cid(), randBlock(t, rng, 10).Cid()
+	r1, r2 := storetest.RandBlock(t, rng, 10).Cid(), storetest.RandBlock(t, rng, 10).Cid()
 	base := vfs.NewMem()
 	s, err := disk.New(disk.Config{Dir: "/store", FS: base})
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 	blocks "github.com/ipfs/go-block-format"
 	"github.com/meshcache/meshcache/blockstore"
 	"github.com/meshcache/meshcache/blockstore/disk"
+	"github.com/meshcache/meshcache/blockstore/storetest"
 	"github.com/meshcache/meshcache/blockstore/vfs"
 	"github.com/meshcache/meshcache/blockstore/vfs/faultfs"
 )
@@ -97,13 +98,13 @@ func testFault(t *testing.T, groupMin, batch int, hook faultfs.Hook, wantErr err
 	ffs := faultfs.New(vfs.OS{}, nil)
 	s := open(t, disk.Config{Dir: dir, FS: ffs, GroupSyncMin: groupMin})
 	rng := rand.New(rand.NewPCG(1, uint64(batch)))
-	before := randBlock(t, rng, 3000)
+	before := storetest.RandBlock(t, rng, 3000)
 	if err := s.Put(ctx, before); err != nil {
 		t.Fatal(err)
 	}
 	var bs []blocks.Block
 	for range batch {
-		bs = append(bs, randBlock(t, rng, 1000+rng.IntN(9000)))
+		bs = append(bs, storetest.RandBlock(t, rng, 1000+rng.IntN(9000)))
 	}
 	ffs.SetHook(hook)
 	err := s.PutMany(ctx, bs)
@@ -138,7 +139,7 @@ func TestRenameFailsMidBatch(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 3))
 	var bs []blocks.Block
 	for range 8 {
-		bs = append(bs, randBlock(t, rng, 2000))
+		bs = append(bs, storetest.RandBlock(t, rng, 2000))
 	}
 	renames := 0
 	ffs.SetHook(func(op vfs.Op, path string) error {

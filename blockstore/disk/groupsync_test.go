@@ -14,6 +14,7 @@ import (
 	blocks "github.com/ipfs/go-block-format"
 	"github.com/meshcache/meshcache/blockstore"
 	"github.com/meshcache/meshcache/blockstore/disk"
+	"github.com/meshcache/meshcache/blockstore/storetest"
 	"github.com/meshcache/meshcache/blockstore/vfs"
 	"github.com/meshcache/meshcache/blockstore/vfs/faultfs"
 )
@@ -41,7 +42,7 @@ func groupBatch(t *testing.T, seed uint64, n int) []blocks.Block {
 		if i%2 == 1 {
 			size = (1 + rng.IntN(4)) << 16
 		}
-		bs = append(bs, randBlock(t, rng, size))
+		bs = append(bs, storetest.RandBlock(t, rng, size))
 	}
 	return bs
 }

@@ -3,28 +3,13 @@ package disk_test
 import (
 	"context"
 	"io/fs"
-	"math/rand/v2"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	blocks "github.com/ipfs/go-block-format"
 	"github.com/meshcache/meshcache/blockstore/disk"
-	"github.com/meshcache/meshcache/blockstore/storetest"
 	"github.com/meshcache/meshcache/blockstore/vfs"
 )
-
-// randBlock and randBlockFrom are the storetest block makers under the
-// names this package's tests use.
-func randBlock(t testing.TB, rng *rand.Rand, size int) blocks.Block {
-	t.Helper()
-	return storetest.RandBlock(t, rng, size)
-}
-
-func randBlockFrom(t testing.TB, data []byte) blocks.Block {
-	t.Helper()
-	return storetest.RawBlock(t, data)
-}
 
 func open(t testing.TB, cfg disk.Config) *disk.Store {
 	t.Helper()

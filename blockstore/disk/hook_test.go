@@ -10,6 +10,7 @@ import (
 	"github.com/ipfs/go-cid"
 	"github.com/meshcache/meshcache/blockstore"
 	"github.com/meshcache/meshcache/blockstore/disk"
+	"github.com/meshcache/meshcache/blockstore/storetest"
 )
 
 // TestOnCorruptHook: the owner hears of each block the store drops as
@@ -17,7 +18,7 @@ import (
 func TestOnCorruptHook(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	b := randBlock(t, rand.New(rand.NewPCG(3, 4)), 64<<10)
+	b := storetest.RandBlock(t, rand.New(rand.NewPCG(3, 4)), 64<<10)
 	s := open(t, disk.Config{Dir: dir})
 	if err := s.Put(ctx, b); err != nil {
 		t.Fatal(err)
@@ -56,7 +57,7 @@ func TestScrubPassLongerThanInterval(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	dir := t.TempDir()
-	b := randBlock(t, rand.New(rand.NewPCG(5, 6)), 1<<20)
+	b := storetest.RandBlock(t, rand.New(rand.NewPCG(5, 6)), 1<<20)
 	// Every pass (hashing 1 MiB) outlasts an interval of a microsecond.
 	s := open(t, disk.Config{Dir: dir, ScrubInterval: time.Microsecond, ScrubRate: 1 << 30})
 	if err := s.Put(ctx, b); err != nil {

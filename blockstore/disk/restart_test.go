@@ -15,6 +15,7 @@ import (
 	format "github.com/ipfs/go-ipld-format"
 	"github.com/meshcache/meshcache/blockstore"
 	"github.com/meshcache/meshcache/blockstore/disk"
+	"github.com/meshcache/meshcache/blockstore/storetest"
 	"github.com/meshcache/meshcache/blockstore/vfs"
 	"github.com/multiformats/go-multihash"
 	"golang.org/x/sys/unix"
@@ -37,7 +38,7 @@ func smallDAG(t *testing.T, rng *rand.Rand) (root cid.Cid, all []blocks.Block) {
 	}
 	var leaves []blocks.Block
 	for range 4 {
-		leaves = append(leaves, randBlock(t, rng, 2000))
+		leaves = append(leaves, storetest.RandBlock(t, rng, 2000))
 	}
 	mid := node(leaves[2], leaves[3])
 	top := node(leaves[0], leaves[1], mid)
@@ -49,7 +50,7 @@ func TestReopenKeepsPinsAndCleansUp(t *testing.T) {
 	dir := t.TempDir()
 	rng := rand.New(rand.NewPCG(11, 11))
 	root, dag := smallDAG(t, rng)
-	stray := randBlock(t, rng, 500)
+	stray := storetest.RandBlock(t, rng, 500)
 	s := open(t, disk.Config{Dir: dir})
 	if err := s.PutMany(ctx, append(dag, stray)); err != nil {
 		t.Fatal(err)
@@ -117,7 +118,7 @@ func TestDiskFull(t *testing.T) {
 	var stored []blocks.Block
 	var failed blocks.Block
 	for range 20 {
-		b := randBlock(t, rng, 1<<20)
+		b := storetest.RandBlock(t, rng, 1<<20)
 		err := s.Put(ctx, b)
 		if err == nil {
 			stored = append(stored, b)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/meshcache/meshcache/blockstore"
 	"github.com/meshcache/meshcache/blockstore/disk"
+	"github.com/meshcache/meshcache/blockstore/storetest"
 )
 
 // TestViewReusesNoBytesAcrossCalls: View lends each call its own block's
@@ -26,7 +27,7 @@ func TestViewReusesNoBytesAcrossCalls(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	var blks []blocks.Block
 	for _, size := range []int{1 << 20, 1000, 1<<20 + 1, 0, 256 << 10, 2 << 20} {
-		b := randBlock(t, rng, size)
+		b := storetest.RandBlock(t, rng, size)
 		if err := s.Put(ctx, b); err != nil {
 			t.Fatal(err)
 		}
@@ -66,7 +67,7 @@ func TestVerifyAhead(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
 			s := open(t, disk.Config{Dir: dir, ScrubInterval: -1})
-			b := randBlock(t, rng, 300<<10)
+			b := storetest.RandBlock(t, rng, 300<<10)
 			if err := s.Put(ctx, b); err != nil {
 				t.Fatal(err)
 			}

@@ -14,7 +14,7 @@ func testBasic(t *testing.T, newStore NewStore) {
 	ctx := context.Background()
 	s := newStore(t, 0)
 	rng := newRNG(t)
-	bs := []blocks.Block{randBlock(t, rng, 1), randBlock(t, rng, 1000), randBlock(t, rng, 1<<20), rawBlock(t, nil)}
+	bs := []blocks.Block{RandBlock(t, rng, 1), RandBlock(t, rng, 1000), RandBlock(t, rng, 1<<20), RawBlock(t, nil)}
 	mustHave(t, s, false, bs...)
 	mustPut(t, s, bs...)
 	mustPut(t, s, bs[1]) // again: no error, no double count
@@ -48,7 +48,7 @@ func testBasic(t *testing.T, newStore NewStore) {
 func testNotFound(t *testing.T, newStore NewStore) {
 	ctx := context.Background()
 	s := newStore(t, 0)
-	b := randBlock(t, newRNG(t), 100)
+	b := RandBlock(t, newRNG(t), 100)
 	if _, err := s.Get(ctx, b.Cid()); !isNotFound(err) {
 		t.Errorf("get absent: %v, want ErrNotFound matching errors.Is and format.IsNotFound", err)
 	}
@@ -64,7 +64,7 @@ func testHashMismatch(t *testing.T, newStore NewStore) {
 	ctx := context.Background()
 	s := newStore(t, 0)
 	rng := newRNG(t)
-	good, other := randBlock(t, rng, 500), randBlock(t, rng, 500)
+	good, other := RandBlock(t, rng, 500), RandBlock(t, rng, 500)
 	bad, err := blocks.NewBlockWithCid(other.RawData(), good.Cid())
 	if err != nil {
 		t.Fatal(err)
@@ -73,7 +73,7 @@ func testHashMismatch(t *testing.T, newStore NewStore) {
 		t.Fatalf("put with wrong CID: %v, want ErrHashMismatch", err)
 	}
 	mustHave(t, s, false, good, other)
-	extra := randBlock(t, rng, 10)
+	extra := RandBlock(t, rng, 10)
 	if err := s.PutMany(ctx, []blocks.Block{extra, bad}); !errors.Is(err, blockstore.ErrHashMismatch) {
 		t.Fatalf("putmany with a bad block: %v, want ErrHashMismatch", err)
 	}
@@ -87,7 +87,7 @@ func testHashMismatch(t *testing.T, newStore NewStore) {
 
 func testTooLarge(t *testing.T, newStore NewStore) {
 	s := newStore(t, 0)
-	b := randBlock(t, newRNG(t), blockstore.MaxBlockSize+1)
+	b := RandBlock(t, newRNG(t), blockstore.MaxBlockSize+1)
 	if err := s.Put(context.Background(), b); !errors.Is(err, blockstore.ErrTooLarge) {
 		t.Fatalf("put of %d bytes: %v, want ErrTooLarge", len(b.RawData()), err)
 	}
@@ -99,7 +99,7 @@ func testPutMany(t *testing.T, newStore NewStore) {
 	rng := newRNG(t)
 	var bs []blocks.Block
 	for i := range 40 {
-		bs = append(bs, randBlock(t, rng, 1+i*997))
+		bs = append(bs, RandBlock(t, rng, 1+i*997))
 	}
 	mustPut(t, s, bs[3])
 	batch := append(append([]blocks.Block{}, bs...), bs[5], bs[7]) // duplicates too
@@ -124,7 +124,7 @@ func testPutMany(t *testing.T, newStore NewStore) {
 func testKeyedByMultihash(t *testing.T, newStore NewStore) {
 	ctx := context.Background()
 	s := newStore(t, 0)
-	b := randBlock(t, newRNG(t), 300)
+	b := RandBlock(t, newRNG(t), 300)
 	asPB := cid.NewCidV1(cid.DagProtobuf, b.Cid().Hash())
 	v0 := cid.NewCidV0(b.Cid().Hash())
 	mustPut(t, s, b)
@@ -141,7 +141,7 @@ func testAllKeys(t *testing.T, newStore NewStore) {
 	rng := newRNG(t)
 	want := map[string]bool{}
 	for range 100 {
-		b := randBlock(t, rng, 64)
+		b := RandBlock(t, rng, 64)
 		mustPut(t, s, b)
 		want[string(b.Cid().Hash())] = true
 	}
@@ -180,12 +180,12 @@ func testAllKeys(t *testing.T, newStore NewStore) {
 func testClosed(t *testing.T, newStore NewStore) {
 	ctx := context.Background()
 	s := newStore(t, 0)
-	b := randBlock(t, newRNG(t), 10)
+	b := RandBlock(t, newRNG(t), 10)
 	mustPut(t, s, b)
 	if err := s.Close(); err != nil {
 		t.Fatalf("close: %v", err)
 	}
-	if err := s.Put(ctx, randBlock(t, newRNG(t), 11)); !errors.Is(err, blockstore.ErrClosed) {
+	if err := s.Put(ctx, RandBlock(t, newRNG(t), 11)); !errors.Is(err, blockstore.ErrClosed) {
 		t.Errorf("put after close: %v, want ErrClosed", err)
 	}
 	if _, err := s.Get(ctx, b.Cid()); !errors.Is(err, blockstore.ErrClosed) {
@@ -206,7 +206,7 @@ func testCopiesBlocks(t *testing.T, newStore NewStore) {
 	}
 	rng := newRNG(t)
 	buf := randBytes(rng, 4096)
-	b := rawBlock(t, buf)
+	b := RawBlock(t, buf)
 	want := string(buf)
 	mustPut(t, s, b)
 	for i := range buf {

@@ -25,7 +25,7 @@ func testConcurrent(t *testing.T, newStore NewStore) {
 	rng := newRNG(t)
 	var pool []blocks.Block
 	for range 64 {
-		pool = append(pool, randBlock(t, rng, 1024+rng.IntN(16<<10)))
+		pool = append(pool, RandBlock(t, rng, 1024+rng.IntN(16<<10)))
 	}
 	d := buildDAG(t, randBytes(rng, 40<<10), 4096, 4)
 	var wg sync.WaitGroup
@@ -104,7 +104,7 @@ func testConcurrent(t *testing.T, newStore NewStore) {
 func testConcurrentSameBlock(t *testing.T, newStore NewStore) {
 	ctx := context.Background()
 	s := newStore(t, 0)
-	b := randBlock(t, newRNG(t), 256<<10)
+	b := RandBlock(t, newRNG(t), 256<<10)
 	var wg sync.WaitGroup
 	errs := make(chan error, 16)
 	for range 16 {

@@ -44,7 +44,7 @@ func testPinsAndGC(t *testing.T, newStore NewStore) {
 	shared := randBytes(rng, 4096)
 	a := buildDAG(t, append(append(randBytes(rng, 40<<10), shared...), randBytes(rng, 9000)...), 4096, 3)
 	b := buildDAG(t, append(append(randBytes(rng, 32<<10), shared...), randBytes(rng, 100)...), 4096, 3)
-	loose := []blocks.Block{randBlock(t, rng, 77), randBlock(t, rng, 5000)}
+	loose := []blocks.Block{RandBlock(t, rng, 77), RandBlock(t, rng, 5000)}
 	mustPut(t, s, a.blocks...)
 	mustPut(t, s, b.blocks...)
 	mustPut(t, s, loose...)
@@ -116,7 +116,7 @@ func testPinBeforeBlocks(t *testing.T, newStore NewStore) {
 					mustGC(t, s, 0)
 				}
 			}
-			stray := randBlock(t, rng, 100)
+			stray := RandBlock(t, rng, 100)
 			mustPut(t, s, stray)
 			mustGC(t, s, 1)
 			mustHave(t, s, true, d.blocks...)
@@ -129,7 +129,7 @@ func testPinTooLarge(t *testing.T, newStore NewStore) {
 	const capacity = 1 << 20
 	s := newStore(t, capacity)
 	rng := newRNG(t)
-	r1, r2 := randBlock(t, rng, 10).Cid(), randBlock(t, rng, 10).Cid()
+	r1, r2 := RandBlock(t, rng, 10).Cid(), RandBlock(t, rng, 10).Cid()
 	if err := s.Pin(ctx, r1, 600<<10); err != nil {
 		t.Fatal(err)
 	}
@@ -156,7 +156,7 @@ func testPinTooLarge(t *testing.T, newStore NewStore) {
 
 func testUnpinUnknown(t *testing.T, newStore NewStore) {
 	s := newStore(t, 0)
-	err := s.Unpin(context.Background(), randBlock(t, newRNG(t), 1).Cid())
+	err := s.Unpin(context.Background(), RandBlock(t, newRNG(t), 1).Cid())
 	if !errors.Is(err, blockstore.ErrNotFound) {
 		t.Fatalf("unpin of an unpinned root: %v, want ErrNotFound", err)
 	}
@@ -176,7 +176,7 @@ func testEvictionKeepsPinned(t *testing.T, newStore NewStore) {
 	mustPut(t, s, d.blocks...)
 	var last blocks.Block
 	for i := range 300 {
-		last = randBlock(t, rng, 4096)
+		last = RandBlock(t, rng, 4096)
 		mustPut(t, s, last)
 		if i%7 == 0 {
 			mustGet(t, s, last)
@@ -213,13 +213,13 @@ func testFullOfPinned(t *testing.T, newStore NewStore) {
 	}
 	mustPut(t, s, d.blocks...)
 	free := capacity - stats(t, s).Bytes
-	big := randBlock(t, rng, int(free)+1)
+	big := RandBlock(t, rng, int(free)+1)
 	if err := s.Put(ctx, big); !errors.Is(err, blockstore.ErrNoSpace) {
 		t.Fatalf("put into a store full of pinned blocks: %v, want ErrNoSpace", err)
 	}
 	mustHave(t, s, false, big)
 	mustHave(t, s, true, d.blocks...)
-	small := randBlock(t, rng, int(free))
+	small := RandBlock(t, rng, int(free))
 	mustPut(t, s, small)
 	if err := s.Unpin(ctx, d.root); err != nil {
 		t.Fatal(err)

@@ -76,18 +76,6 @@ func RawBlock(t testing.TB, data []byte) blocks.Block {
 	return b
 }
 
-// randBlock and rawBlock are the suite's own short names for the exported
-// makers.
-func randBlock(t testing.TB, rng *rand.Rand, size int) blocks.Block {
-	t.Helper()
-	return RandBlock(t, rng, size)
-}
-
-func rawBlock(t testing.TB, data []byte) blocks.Block {
-	t.Helper()
-	return RawBlock(t, data)
-}
-
 func newRNG(t *testing.T) *rand.Rand {
 	return rand.New(rand.NewPCG(uint64(len(t.Name())), 42))
 }
