@@ -64,7 +64,7 @@ func (s peerSource) Fetch(ctx context.Context, want []prefetch.Want, got prefetc
 		byCID[k] = append(byCID[k], w)
 	}
 	var lastErr error
-	for _, h := range s.m.penalties.last(holders) {
+	for _, h := range holders { // ranked, penalised ones last
 		if len(remaining) == 0 {
 			return nil
 		}

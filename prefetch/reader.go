@@ -225,41 +225,49 @@ func (r *readThrough) fetch(ctx context.Context, idx *dataset.Index, originURL s
 // for, not hashed twice (the store's claim).
 func (r *readThrough) verifyAhead(f *File, key fileKey, from, end int64) {
 	v, ok := r.m.cfg.Store.(aheadVerifier)
-	if !ok || from >= end {
+	if !ok {
+		return
+	}
+	// Once the blocks are verified (every read but the first after a
+	// start) this finds nothing, and the read pays a few index lookups.
+	var todo []cid.Cid
+	for l := from; l < end; l += 2 {
+		wt, err := want(f.idx, l)
+		if err != nil {
+			break
+		}
+		if v.Unverified(wt.CID) {
+			todo = append(todo, wt.CID)
+		}
+	}
+	if len(todo) == 0 {
 		return
 	}
 	r.mu.Lock()
 	busy := r.verifying[key]
-	if !busy {
-		r.verifying[key] = true
-	}
+	r.verifying[key] = true
 	r.mu.Unlock()
 	if busy {
 		return
 	}
+	done := func() {
+		r.mu.Lock()
+		delete(r.verifying, key)
+		r.mu.Unlock()
+	}
 	started := r.goAhead(func(ctx context.Context) {
-		defer func() {
-			r.mu.Lock()
-			delete(r.verifying, key)
-			r.mu.Unlock()
-		}()
-		for l := from; l < end && ctx.Err() == nil; l += 2 {
-			wt, err := want(f.idx, l)
-			if err != nil {
+		defer done()
+		for _, c := range todo {
+			if ctx.Err() != nil {
 				return
 			}
-			if !v.Unverified(wt.CID) {
-				continue
-			}
-			if err := v.Verify(ctx, wt.CID); err != nil && ctx.Err() == nil {
-				r.m.log.Debug("verify ahead", "cid", wt.CID, "err", err)
+			if err := v.Verify(ctx, c); err != nil && ctx.Err() == nil {
+				r.m.log.Debug("verify ahead", "cid", c, "err", err)
 			}
 		}
 	})
 	if !started {
-		r.mu.Lock()
-		delete(r.verifying, key)
-		r.mu.Unlock()
+		done()
 	}
 }
 

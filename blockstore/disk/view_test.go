@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	blocks "github.com/ipfs/go-block-format"
 	"github.com/ipfs/go-cid"
@@ -106,6 +107,51 @@ func TestVerifyAhead(t *testing.T) {
 			f.Close()
 			if st, _ := s.Stat(ctx); st.VerifiedReads != 0 {
 				t.Fatalf("the read after Verify hashed again (%d verified reads)", st.VerifiedReads)
+			}
+		})
+	}
+}
+
+// TestFirstReadWaitsForHashInProgress: a read of a block another caller is
+// hashing waits for that hash instead of hashing it again, and hashes it
+// itself only when that hash did not complete.
+func TestFirstReadWaitsForHashInProgress(t *testing.T) {
+	ctx := context.Background()
+	rng := rand.New(rand.NewPCG(7, 8))
+	for _, tc := range []struct {
+		name      string
+		completed bool
+		wantReads int64 // verified reads counted for the reader
+	}{{"other hash completes", true, 0}, {"other hash gives up", false, 1}} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			s := open(t, disk.Config{Dir: dir, ScrubInterval: -1})
+			b := storetest.RandBlock(t, rng, 200<<10)
+			if err := s.Put(ctx, b); err != nil {
+				t.Fatal(err)
+			}
+			s.Close()
+			s = open(t, disk.Config{Dir: dir, ScrubInterval: -1})
+			release := s.HoldHash(b.Cid())
+			done := make(chan error, 1)
+			go func() {
+				f, _, err := s.OpenFile(ctx, b.Cid())
+				if err == nil {
+					f.Close()
+				}
+				done <- err
+			}()
+			select {
+			case err := <-done:
+				t.Fatalf("the read returned (%v) while the block was being hashed elsewhere", err)
+			case <-time.After(200 * time.Millisecond):
+			}
+			release(tc.completed)
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+			if st, _ := s.Stat(ctx); st.VerifiedReads != tc.wantReads || s.Unverified(b.Cid()) {
+				t.Fatalf("verified reads %d (want %d), unverified %v", st.VerifiedReads, tc.wantReads, s.Unverified(b.Cid()))
 			}
 		})
 	}
